@@ -1,0 +1,3 @@
+export * from "./tensor.js";
+export * from "./ops.js";
+export * from "./optim.js";
