@@ -1,0 +1,35 @@
+// The run folder: every stage reads and writes its own sub-folder and marks it finished with DONE.json,
+// so `aepsl run` resumes by skipping finished stages (as IRN's stage runner does).
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { writeFileAtomic } from "../util/fs.js";
+
+export function isDone(stageDir: string): boolean {
+  return existsSync(join(stageDir, "DONE.json"));
+}
+
+export async function markDone(stageDir: string, summary: Record<string, unknown>): Promise<void> {
+  await writeFileAtomic(
+    join(stageDir, "DONE.json"),
+    JSON.stringify({ finished: new Date().toISOString(), ...summary }, null, 2),
+  );
+}
+
+export function readDone<T = Record<string, unknown>>(stageDir: string): T {
+  return JSON.parse(readFileSync(join(stageDir, "DONE.json"), "utf8")) as T;
+}
+
+export async function writeJson(path: string, value: unknown): Promise<void> {
+  await writeFileAtomic(path, JSON.stringify(value, null, 2) + "\n");
+}
+
+export function readJson<T>(path: string): T {
+  try {
+    return JSON.parse(readFileSync(path, "utf8")) as T;
+  } catch (err) {
+    throw new Error(`${path}: cannot read JSON (${(err as Error).message})`);
+  }
+}
+
+/** Folder of erasing step t (1-based): its classifier, CAMs and mined regions. */
+export const stepDir = (runDir: string, t: number): string => join(runDir, "steps", String(t));
