@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "aepsl",
-      "sources": ["src/binding.cc", "src/tensor_ops.cc", "src/nn_ops.cc"],
+      "sources": ["src/binding.cc", "src/tensor_ops.cc", "src/nn_ops.cc", "src/crf.cc"],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
         "<!@(node libtorch-paths.cjs include)"

@@ -30,6 +30,7 @@ std::string DTypeName(torch::ScalarType t) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterTensorOps(env, exports);
   RegisterNnOps(env, exports);
+  RegisterCrf(env, exports);
   return exports;
 }
 

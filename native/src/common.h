@@ -116,5 +116,6 @@ void Export(Napi::Env env, Napi::Object exports, const char* name) {
 
 void RegisterTensorOps(Napi::Env env, Napi::Object exports);
 void RegisterNnOps(Napi::Env env, Napi::Object exports);
+void RegisterCrf(Napi::Env env, Napi::Object exports);
 
 }  // namespace aepsl

@@ -1,0 +1,214 @@
+// Stage: adversarial erasing (Wei et al., CVPR 2017). Step t trains the classifier on images with the
+// regions mined at steps < t erased (mean pixel), computes CAMs, and mines the new high-CAM regions.
+// Each step lives in steps/<t>/ (classifier/, cams/, regions/, erase/, erased/, DONE.json).
+import { existsSync } from "node:fs";
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import type { DatasetItem } from "../data/dataset.js";
+import { saveJpeg } from "../data/image.js";
+import { readIndexedPng, writeIndexedPng } from "../data/png.js";
+import { loadModelWeights } from "../engine/checkpoint.js";
+import { CamClassifier } from "../nn/cam-classifier.js";
+import { extractCams, CamStore, type CamOptions } from "./cam.js";
+import { accumulateErase, mineRegions, type MinedRegions, type OverlapRule } from "./regions.js";
+import { isDone, markDone, readDone, stepDir } from "./run-dir.js";
+import { loadTrainingImage, trainClassifier, type ClassifierConfig } from "./train-cls.js";
+
+export interface ErasingConfig {
+  steps: number;
+  /** τ: a pixel belongs to a class's region when its normalised CAM ≥ τ. */
+  threshold: number;
+  /** Instead of τ: the top p% of each class's CAM values. */
+  topPercent: number | null;
+  /** Retrain each step from ImageNet weights (as the paper) or fine-tune the previous step's classifier. */
+  retrain: "imagenet" | "fine-tune";
+  epochsPerStep: number;
+  /** Stop when the classifier's final training mAP falls below this: it can no longer find the objects. */
+  stopWhenMapBelow: number;
+  overlap: OverlapRule;
+}
+
+export interface ErasingOptions {
+  runDir: string;
+  /** Images the classifier trains on. */
+  trainItems: DatasetItem[];
+  /** Further images mined (erased and mapped) but never trained on, e.g. a measured split. */
+  extraItems?: DatasetItem[];
+  numClasses: number;
+  palette: Uint8Array;
+  classifier: ClassifierConfig;
+  erasing: ErasingConfig;
+  cam: CamOptions;
+  seed: number;
+  /** Erased pixels get this colour: the training set's mean pixel. */
+  fill: readonly [number, number, number];
+  log?: (line: string) => void;
+  onStep?: (stage: string, done: number, total: number, metrics?: Record<string, number>) => void;
+}
+
+export interface StepSummary {
+  step: number;
+  stopped: boolean;
+  reason?: string;
+  final_map: number;
+}
+
+const regionsDir = (runDir: string, t: number) => join(stepDir(runDir, t), "regions");
+const eraseDir = (runDir: string, t: number) => join(stepDir(runDir, t), "erase");
+
+/** Steps whose regions count (finished and not stopped), in order. */
+export function completedSteps(runDir: string): number[] {
+  const out: number[] = [];
+  for (let t = 1; isDone(stepDir(runDir, t)); t++) {
+    if (readDone<StepSummary>(stepDir(runDir, t)).stopped) break;
+    out.push(t);
+  }
+  return out;
+}
+
+export async function runErasing(o: ErasingOptions): Promise<StepSummary[]> {
+  const log = o.log ?? (() => {});
+  const summaries: StepSummary[] = [];
+  const all = [...o.trainItems, ...(o.extraItems ?? [])];
+  for (let t = 1; t <= o.erasing.steps; t++) {
+    const dir = stepDir(o.runDir, t);
+    if (isDone(dir)) {
+      const s = readDone<StepSummary>(dir);
+      summaries.push(s);
+      log(`erasing step ${t}: already done${s.stopped ? ` (stopped: ${s.reason})` : ""}`);
+      if (s.stopped) break;
+      continue;
+    }
+    const prevErase = t > 1 ? eraseDir(o.runDir, t - 1) : undefined;
+    log(
+      `erasing step ${t}/${o.erasing.steps}: training the classifier${prevErase ? " on erased images" : ""}`,
+    );
+    const metrics = await trainClassifier({
+      dir: join(dir, "classifier"),
+      items: o.trainItems,
+      numClasses: o.numClasses,
+      config: { ...o.classifier, epochs: t === 1 ? o.classifier.epochs : o.erasing.epochsPerStep },
+      seed: o.seed + t,
+      initFrom:
+        t > 1 && o.erasing.retrain === "fine-tune" ? join(stepDir(o.runDir, t - 1), "classifier") : undefined,
+      eraseDir: prevErase,
+      eraseFill: o.fill,
+      log,
+      onStep: (d, n, m) => o.onStep?.(`step ${t} train-cls`, d, n, m),
+    });
+    const finalMap = metrics.epochs.at(-1)?.map ?? 0;
+    if (t > 1 && finalMap < o.erasing.stopWhenMapBelow) {
+      const reason = `classifier training mAP ${(finalMap * 100).toFixed(1)} < ${(o.erasing.stopWhenMapBelow * 100).toFixed(0)}: the erased images no longer hold enough evidence`;
+      log(`erasing step ${t}: stopping — ${reason}`);
+      const s = { step: t, stopped: true, reason, final_map: finalMap };
+      await markDone(dir, { ...s });
+      summaries.push(s);
+      break;
+    }
+    const model = new CamClassifier(o.numClasses - 1, {
+      outputStride: o.classifier.outputStride,
+      imagenet: false,
+    });
+    try {
+      loadModelWeights(join(dir, "classifier"), model);
+      log(`erasing step ${t}: CAMs of ${all.length} images`);
+      const store = await extractCams({
+        ...o.cam,
+        dir: join(dir, "cams"),
+        model,
+        items: all,
+        overlays: 12,
+        loadImage: (item) => loadTrainingImage(item, prevErase, o.fill),
+        onImage: (d, n) => o.onStep?.(`step ${t} cams`, d, n),
+      });
+      log(
+        `erasing step ${t}: mining regions (τ = ${o.erasing.topPercent ? `top ${o.erasing.topPercent}%` : o.erasing.threshold})`,
+      );
+      await mineStep(o, t, store, all, prevErase);
+    } finally {
+      model.dispose();
+    }
+    const s = { step: t, stopped: false, final_map: finalMap };
+    await markDone(dir, { ...s });
+    summaries.push(s);
+  }
+  return summaries;
+}
+
+async function mineStep(
+  o: ErasingOptions,
+  t: number,
+  store: CamStore,
+  items: DatasetItem[],
+  prevErase?: string,
+) {
+  const rDir = regionsDir(o.runDir, t);
+  const eDir = eraseDir(o.runDir, t);
+  await mkdir(rDir, { recursive: true });
+  await mkdir(eDir, { recursive: true });
+  const erasePalette = new Uint8Array(768);
+  erasePalette.set([255, 255, 255], 3);
+  let shown = 0;
+  for (const item of items) {
+    const regionPath = join(rDir, `${item.id}.png`);
+    const erasePath = join(eDir, `${item.id}.png`);
+    if (existsSync(regionPath) && existsSync(erasePath)) continue;
+    const { record, cams } = await store.get(item.id);
+    const n = record.width * record.height;
+    const previous = prevErase ? (await readIndexedPng(join(prevErase, `${item.id}.png`))).indices : null;
+    const mined = mineRegions(cams, record.labels, n, {
+      threshold: o.erasing.threshold,
+      topPercent: o.erasing.topPercent,
+      overlap: o.erasing.overlap,
+      erased: previous ?? undefined,
+    });
+    await writeIndexedPng(regionPath, mined.cls, record.width, record.height, o.palette);
+    await writeIndexedPng(
+      erasePath,
+      accumulateErase(previous, mined.cls),
+      record.width,
+      record.height,
+      erasePalette,
+    );
+    // A few erased training images as the next step's classifier will see them.
+    if (shown < 8 && o.trainItems.includes(item)) {
+      shown++;
+      await saveJpeg(
+        join(stepDir(o.runDir, t), "erased", `${item.id}.jpg`),
+        await loadTrainingImage(item, eDir, o.fill),
+        85,
+      );
+    }
+  }
+}
+
+const stores = new Map<string, CamStore>();
+/** One CamStore per folder (its index is read once). */
+function camStore(dir: string): CamStore {
+  let s = stores.get(dir);
+  if (!s) stores.set(dir, (s = new CamStore(dir)));
+  return s;
+}
+
+/** The regions mined at step t for one image, with the CAM value that won each pixel. */
+export async function loadStepRegions(
+  runDir: string,
+  t: number,
+  id: string,
+): Promise<MinedRegions & { maxCam: Float32Array; width: number; height: number }> {
+  const store = new CamStore(join(stepDir(runDir, t), "cams"));
+  const { record, cams } = await store.get(id);
+  const n = record.width * record.height;
+  const cls = (await readIndexedPng(join(regionsDir(runDir, t), `${id}.png`))).indices;
+  const value = new Float32Array(n);
+  const maxCam = new Float32Array(n);
+  record.labels.forEach((c, k) => {
+    for (let i = 0; i < n; i++) {
+      const v = cams[k * n + i];
+      if (v > maxCam[i]) maxCam[i] = v;
+      if (cls[i] === c) value[i] = v;
+    }
+  });
+  for (let i = 0; i < n; i++) if (cls[i] === 255) value[i] = maxCam[i];
+  return { cls, value, maxCam, width: record.width, height: record.height };
+}

@@ -1,0 +1,80 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import {
+  accumulateErase,
+  camBackground,
+  mineRegions,
+  synthesizePseudoLabel,
+  topPercentThreshold,
+  unionRegions,
+} from "../src/stages/regions.js";
+
+// 1×4 image, two labelled classes (8 = cat, 12 = dog): band k holds class labels[k]'s CAM.
+const cams = Float32Array.of(
+  0.9,
+  0.6,
+  0.2,
+  0.0, // cat
+  0.1,
+  0.7,
+  0.8,
+  0.3, // dog
+);
+
+test("mining takes CAM ≥ τ per class and resolves overlaps by the higher CAM or ignore", () => {
+  const hi = mineRegions(cams, [8, 12], 4, { threshold: 0.5, overlap: "higher-cam" });
+  assert.deepEqual(hi.cls, Uint8Array.of(8, 12, 12, 0));
+  assert.deepEqual(
+    Array.from(hi.value, (v) => +v.toFixed(2)),
+    [0.9, 0.7, 0.8, 0],
+  );
+  const ig = mineRegions(cams, [8, 12], 4, { threshold: 0.5, overlap: "ignore" });
+  assert.deepEqual(ig.cls, Uint8Array.of(8, 255, 12, 0));
+  // Already-erased pixels are not mined again.
+  const er = mineRegions(cams, [8, 12], 4, {
+    threshold: 0.5,
+    overlap: "higher-cam",
+    erased: Uint8Array.of(1, 0, 0, 0),
+  });
+  assert.deepEqual(er.cls, Uint8Array.of(0, 12, 12, 0));
+  // Top 25% of each class: cat → pixel 0, dog → pixel 2.
+  const top = mineRegions(cams, [8, 12], 4, { threshold: 0, topPercent: 25, overlap: "higher-cam" });
+  assert.deepEqual(top.cls, Uint8Array.of(8, 0, 12, 0));
+  assert.equal(topPercentThreshold(Float32Array.of(0.1, 0.4, 0.3, 0.2), 50), Math.fround(0.3));
+});
+
+test("erase masks accumulate across steps", () => {
+  const e1 = accumulateErase(null, Uint8Array.of(8, 0, 0, 0));
+  const e2 = accumulateErase(e1, Uint8Array.of(0, 12, 0, 255));
+  assert.deepEqual(e2, Uint8Array.of(1, 1, 0, 1));
+  assert.deepEqual(e1, Uint8Array.of(1, 0, 0, 0), "the previous mask is not modified");
+});
+
+test("union over steps keeps every claim; conflicts go by the higher CAM (or ignore)", () => {
+  const s1 = { cls: Uint8Array.of(8, 0, 12, 0), value: Float32Array.of(0.9, 0, 0.6, 0) };
+  const s2 = { cls: Uint8Array.of(0, 8, 8, 0), value: Float32Array.of(0, 0.7, 0.8, 0) };
+  assert.deepEqual(unionRegions([s1, s2], "higher-cam").cls, Uint8Array.of(8, 8, 8, 0));
+  assert.deepEqual(unionRegions([s1, s2], "ignore").cls, Uint8Array.of(8, 8, 255, 0));
+});
+
+test("pseudo-labels: region class, background where confident, ignore elsewhere", () => {
+  const regions = Uint8Array.of(8, 0, 0, 12, 0);
+  const background = camBackground(Float32Array.of(0.9, 0.05, 0.5, 0.8, 0.1));
+  assert.deepEqual(
+    synthesizePseudoLabel({ regions, background, backgroundConfidence: 0.85 }),
+    Uint8Array.of(8, 0, 255, 12, 0),
+  );
+  // An image without labels: no regions, background only where confident.
+  assert.deepEqual(
+    synthesizePseudoLabel({
+      regions: new Uint8Array(3),
+      background: Float32Array.of(0.9, 0.2, 1),
+      backgroundConfidence: 0.8,
+    }),
+    Uint8Array.of(0, 255, 0),
+  );
+  assert.deepEqual(
+    synthesizePseudoLabel({ regions: Uint8Array.of(3, 0), background: null, backgroundConfidence: 0.5 }),
+    Uint8Array.of(3, 255),
+  );
+});
