@@ -2,3 +2,4 @@
 // `aepsl --help`, so keep it the pipeline order. Command modules must import the engine lazily (inside
 // run()) so that help works without the native addon.
 import "./info.js";
+import "./pipeline-commands.js";

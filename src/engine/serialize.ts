@@ -1,5 +1,10 @@
 // State dicts (Map<name, Tensor>) to and from safetensors files.
-import { loadSafetensorsSync, saveSafetensors, type SafeTensor, type SafetensorsDtype } from "./safetensors.js";
+import {
+  loadSafetensorsSync,
+  saveSafetensors,
+  type SafeTensor,
+  type SafetensorsDtype,
+} from "./safetensors.js";
 import { tensor } from "./ops.js";
 import { Tensor, type DType } from "./tensor.js";
 
@@ -32,7 +37,8 @@ export function toSafeTensors(state: Map<string, Tensor>): Record<string, SafeTe
 
 export function fromSafeTensors(tensors: Record<string, SafeTensor>): Map<string, Tensor> {
   const out = new Map<string, Tensor>();
-  for (const [name, st] of Object.entries(tensors)) out.set(name, tensor(st.data, st.shape, FROM_SAFE[st.dtype]));
+  for (const [name, st] of Object.entries(tensors))
+    out.set(name, tensor(st.data, st.shape, FROM_SAFE[st.dtype]));
   return out;
 }
 
@@ -46,7 +52,10 @@ export async function saveTensors(
 }
 
 /** Reads a safetensors file into new tensors (the caller owns and disposes them). */
-export function loadTensors(path: string): { tensors: Map<string, Tensor>; metadata: Record<string, string> } {
+export function loadTensors(path: string): {
+  tensors: Map<string, Tensor>;
+  metadata: Record<string, string>;
+} {
   const { tensors, metadata } = loadSafetensorsSync(path);
   return { tensors: fromSafeTensors(tensors), metadata };
 }

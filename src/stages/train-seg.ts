@@ -218,6 +218,12 @@ export async function trainSegmentation(o: TrainSegmentationOptions): Promise<Tr
       },
     });
     await writeJson(join(o.dir, "metrics.json"), result);
+    await writeJson(join(o.dir, "model.json"), {
+      architecture: "deeplab-largefov-mobilenetv2",
+      outputStride: cfg.outputStride,
+      classNames: o.classNames,
+      palette: Array.from(o.palette.subarray(0, 3 * o.numClasses)),
+    } satisfies SegmentationModelInfo);
     await markDone(o.dir, {
       epochs: cfg.epochs,
       final_loss: result.epochs.at(-1)?.loss,

@@ -1,0 +1,238 @@
+// The whole method as one resumable pipeline over a run folder: classifier + adversarial erasing →
+// pseudo-labels → segmentation with PSL → evaluation. Each stage is skipped when its folder is DONE.
+import { existsSync } from "node:fs";
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { openDataset, validateDataset, type DatasetItem } from "./data/dataset.js";
+import { meanPixel } from "./data/stats.js";
+import type { CrfOptions } from "./postprocess/crf.js";
+import { mbdSaliency } from "./saliency/mbd.js";
+import { Segmenter } from "./segmenter.js";
+import { evaluateMining } from "./stages/eval-mine.js";
+import { evaluateSegmenter } from "./stages/evaluate.js";
+import { completedSteps, runErasing } from "./stages/mine.js";
+import { makePseudoLabels } from "./stages/pseudo-labels.js";
+import { isDone, readJson, stepDir, writeJson } from "./stages/run-dir.js";
+import { imageLevelScores, trainSegmentation } from "./stages/train-seg.js";
+import type { Config } from "./util/config.js";
+import type { Logger } from "./util/log.js";
+import type { ProgressBar } from "./util/progress.js";
+
+export interface DatasetInfo {
+  root: string;
+  classNames: string[];
+  palette: number[];
+  meanPixel: [number, number, number];
+  trainSplit: string;
+  trainImages: number;
+  evalSplit?: string;
+  evalImages: number;
+}
+
+export interface PreparedData {
+  info: DatasetInfo;
+  palette: Uint8Array;
+  train: DatasetItem[];
+  evaluation: DatasetItem[];
+}
+
+/** Opens and validates the dataset (all problems at once, or skipped with --skip-bad into skipped.json). */
+export async function prepareData(runDir: string, config: Config, log: Logger): Promise<PreparedData> {
+  const dir = config.data.dir;
+  const load = async (split: string) => {
+    const ds = await openDataset(dir, { split });
+    const { items, skipped } = await validateDataset(ds, { skipBad: config.data.skipBad });
+    return { ds, items, skipped };
+  };
+  const train = await load(config.data.trainSplit);
+  const evaluation = config.data.evalSplit ? await load(config.data.evalSplit) : null;
+  const skipped = [...train.skipped, ...(evaluation?.skipped ?? [])];
+  if (skipped.length) {
+    log.warn(`skipped ${skipped.length} bad item(s); see ${join(runDir, "skipped.json")}`);
+    await writeJson(join(runDir, "skipped.json"), skipped);
+  }
+  const infoPath = join(runDir, "dataset.json");
+  const info: DatasetInfo = existsSync(infoPath)
+    ? readJson<DatasetInfo>(infoPath)
+    : {
+        root: train.ds.root,
+        classNames: train.ds.classes.names,
+        palette: Array.from(train.ds.classes.palette),
+        meanPixel: await meanPixel(train.items),
+        trainSplit: config.data.trainSplit,
+        trainImages: train.items.length,
+        evalSplit: config.data.evalSplit,
+        evalImages: evaluation?.items.length ?? 0,
+      };
+  await writeJson(infoPath, info);
+  return { info, palette: train.ds.classes.palette, train: train.items, evaluation: evaluation?.items ?? [] };
+}
+
+/** Progress bars keyed by stage label, created on first report and finished on the last. */
+export function stageProgress(log: Logger) {
+  const bars = new Map<string, ProgressBar>();
+  return (stage: string, done: number, total: number, metrics?: Record<string, number>) => {
+    let bar = bars.get(stage);
+    if (!bar) {
+      bar = log.progress({ label: stage, total, unit: stage.includes("train") ? "step" : "img" });
+      bars.set(stage, bar);
+    }
+    bar.update(done, metrics);
+    if (done >= total) {
+      bar.done();
+      bars.delete(stage);
+    }
+  };
+}
+
+export function crfOptions(config: Config): CrfOptions {
+  const { iterations, w1, thetaAlpha, thetaBeta, w2, thetaGamma } = config.crf;
+  return { iterations, w1, thetaAlpha, thetaBeta, w2, thetaGamma };
+}
+
+export interface PipelineResult {
+  runDir: string;
+  steps: number[];
+  evaluation?: Record<string, unknown>;
+  timings: Record<string, number>;
+}
+
+export async function runPipeline(runDir: string, config: Config, log: Logger): Promise<PipelineResult> {
+  await mkdir(runDir, { recursive: true });
+  const timingsPath = join(runDir, "timings.json");
+  const timings: Record<string, number> = existsSync(timingsPath) ? readJson(timingsPath) : {};
+  const timed = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
+    const t0 = performance.now();
+    const r = await fn();
+    timings[name] = (timings[name] ?? 0) + (performance.now() - t0) / 1000;
+    await writeJson(timingsPath, timings);
+    return r;
+  };
+  const onStep = stageProgress(log);
+  const data = await timed("prepare", () => prepareData(runDir, config, log));
+  const { info } = data;
+  log.info(
+    `data: ${info.trainImages} training images${info.evalSplit ? `, ${info.evalImages} in '${info.evalSplit}'` : ""}; ` +
+      `${info.classNames.length} classes; mean pixel ${info.meanPixel.join(",")}`,
+  );
+  const numClasses = info.classNames.length;
+
+  await timed("erasing", () =>
+    runErasing({
+      runDir,
+      trainItems: data.train,
+      extraItems: data.evaluation,
+      numClasses,
+      palette: data.palette,
+      classifier: config.classifier,
+      erasing: config.erasing,
+      cam: { scales: config.cam.scales, flip: config.cam.flip },
+      seed: config.seed,
+      fill: info.meanPixel,
+      log: (l) => log.info(l),
+      onStep,
+    }),
+  );
+  const steps = completedSteps(runDir);
+  if (!steps.length) throw new Error("erasing produced no usable step");
+
+  const pseudoDir = join(runDir, "pseudo-labels");
+  if (!isDone(pseudoDir)) {
+    log.info(
+      `pseudo-labels from steps ${steps.join(", ")} (background cue: ${config.pseudoLabels.background})`,
+    );
+    await timed("pseudo-labels", () =>
+      makePseudoLabels({
+        runDir,
+        outDir: pseudoDir,
+        items: [...data.train, ...data.evaluation],
+        steps,
+        overlap: config.erasing.overlap,
+        palette: data.palette,
+        config: config.pseudoLabels,
+        saliency: config.pseudoLabels.background === "cam" ? undefined : (img) => mbdSaliency(img),
+        onImage: (d, n) => onStep("pseudo-labels", d, n),
+      }),
+    );
+  }
+
+  const segDir = join(runDir, "segmentation");
+  if (!isDone(segDir)) {
+    const lastClassifier = join(stepDir(runDir, steps[steps.length - 1]), "classifier");
+    const scores = config.segmentation.psl
+      ? await timed("psl-scores", () =>
+          imageLevelScores(
+            lastClassifier,
+            data.train,
+            numClasses,
+            config.classifier.outputStride,
+            join(runDir, "psl-scores.json"),
+          ),
+        )
+      : undefined;
+    log.info(`training the segmentation network${config.segmentation.psl ? " with PSL" : ""}`);
+    await timed("train-seg", () =>
+      trainSegmentation({
+        dir: segDir,
+        items: data.train,
+        numClasses,
+        classNames: info.classNames,
+        palette: data.palette,
+        labels: pseudoDir,
+        scores,
+        config: config.segmentation,
+        seed: config.seed,
+        fill: info.meanPixel,
+        log: (l) => log.info(l),
+        onStep: (d, n, m) => onStep("train-seg", d, n, m),
+      }),
+    );
+  }
+
+  let evaluation: Record<string, unknown> | undefined;
+  if (data.evaluation.length && info.evalSplit) {
+    evaluation = await timed("eval", () => evaluateRun(runDir, info, data.evaluation, steps, config, log));
+  }
+  return { runDir, steps, evaluation, timings };
+}
+
+/** Evaluates a finished run on a split: segmentation (± CRF), and mining quality per erasing step. */
+export async function evaluateRun(
+  runDir: string,
+  info: DatasetInfo,
+  items: DatasetItem[],
+  steps: number[],
+  config: Config,
+  log: Logger,
+): Promise<Record<string, unknown>> {
+  const split = info.evalSplit ?? "eval";
+  const out = join(runDir, "eval", `${split}.json`);
+  if (existsSync(out)) return readJson(out);
+  const onStep = stageProgress(log);
+  const seg = await Segmenter.load(runDir);
+  try {
+    const plain = await evaluateSegmenter(seg, items, {
+      predictionsDir: join(runDir, "predictions", split),
+      onImage: (d, n) => onStep(`eval ${split}`, d, n),
+    });
+    const withCrf = config.crf.enabled
+      ? await evaluateSegmenter(seg, items, {
+          crf: crfOptions(config),
+          predictionsDir: join(runDir, "predictions", `${split}-crf`),
+          onImage: (d, n) => onStep(`eval ${split} + CRF`, d, n),
+        })
+      : undefined;
+    const mining = await evaluateMining(runDir, steps, items, info.classNames, config.erasing.overlap);
+    const result = { split, ...plain, crf_result: withCrf ?? null, mining };
+    await writeJson(out, result);
+    log.info(
+      `${split}: mIoU ${(plain.miou * 100).toFixed(1)} (7-class ${(plain.miou7 * 100).toFixed(1)}), pixel accuracy ${(plain.pixel_acc * 100).toFixed(1)}` +
+        (withCrf
+          ? `; with CRF ${(withCrf.miou * 100).toFixed(1)} (7-class ${(withCrf.miou7 * 100).toFixed(1)})`
+          : ""),
+    );
+    return result;
+  } finally {
+    seg.dispose();
+  }
+}
