@@ -97,7 +97,17 @@ export interface PipelineResult {
   timings: Record<string, number>;
 }
 
-export async function runPipeline(runDir: string, config: Config, log: Logger): Promise<PipelineResult> {
+/** Pipeline stages in order; `until` stops after one of them (the per-stage CLI commands). */
+export const STAGES = ["train-cls", "cam", "mine", "pseudo-labels", "train-seg", "eval"] as const;
+export type Stage = (typeof STAGES)[number];
+
+export async function runPipeline(
+  runDir: string,
+  config: Config,
+  log: Logger,
+  until: Stage = "eval",
+): Promise<PipelineResult> {
+  const reached = (stage: Stage) => STAGES.indexOf(stage) >= STAGES.indexOf(until);
   await mkdir(runDir, { recursive: true });
   const timingsPath = join(runDir, "timings.json");
   const timings: Record<string, number> = existsSync(timingsPath) ? readJson(timingsPath) : {};
@@ -117,6 +127,24 @@ export async function runPipeline(runDir: string, config: Config, log: Logger): 
   );
   const numClasses = info.classNames.length;
 
+  if (until === "train-cls") {
+    const { trainClassifier } = await import("./stages/train-cls.js");
+    const dir = join(stepDir(runDir, 1), "classifier");
+    if (!isDone(dir))
+      await timed("train-cls", () =>
+        trainClassifier({
+          dir,
+          items: data.train,
+          numClasses,
+          config: config.classifier,
+          seed: config.seed + 1,
+          log: (l) => log.info(l),
+          onStep: (d, n, m) => onStep("step 1 train-cls", d, n, m),
+        }),
+      );
+    return { runDir, steps: [], timings };
+  }
+
   await timed("erasing", () =>
     runErasing({
       runDir,
@@ -125,7 +153,7 @@ export async function runPipeline(runDir: string, config: Config, log: Logger): 
       numClasses,
       palette: data.palette,
       classifier: config.classifier,
-      erasing: config.erasing,
+      erasing: until === "cam" ? { ...config.erasing, steps: 1 } : config.erasing,
       cam: { scales: config.cam.scales, flip: config.cam.flip },
       seed: config.seed,
       fill: info.meanPixel,
@@ -135,6 +163,13 @@ export async function runPipeline(runDir: string, config: Config, log: Logger): 
   );
   const steps = completedSteps(runDir);
   if (!steps.length) throw new Error("erasing produced no usable step");
+  if (until === "cam") {
+    const evaluation = data.evaluation.some((it) => it.maskPath)
+      ? await timed("eval-cam", () => evaluateSeeds(runDir, info, data.evaluation, log))
+      : undefined;
+    return { runDir, steps, evaluation, timings };
+  }
+  if (until === "mine") return { runDir, steps, timings };
 
   const pseudoDir = join(runDir, "pseudo-labels");
   if (!isDone(pseudoDir)) {
@@ -155,6 +190,8 @@ export async function runPipeline(runDir: string, config: Config, log: Logger): 
       }),
     );
   }
+
+  if (reached("pseudo-labels")) return { runDir, steps, timings };
 
   const segDir = join(runDir, "segmentation");
   if (!isDone(segDir)) {
@@ -189,6 +226,7 @@ export async function runPipeline(runDir: string, config: Config, log: Logger): 
     );
   }
 
+  if (reached("train-seg")) return { runDir, steps, timings };
   let evaluation: Record<string, unknown> | undefined;
   if (data.evaluation.length && info.evalSplit) {
     evaluation = await timed("eval", () => evaluateRun(runDir, info, data.evaluation, steps, config, log));
@@ -235,4 +273,17 @@ export async function evaluateRun(
   } finally {
     seg.dispose();
   }
+}
+
+/** CAM seed quality of step 1 on the evaluation split (the standard WSSS seed metric). */
+async function evaluateSeeds(runDir: string, info: DatasetInfo, items: DatasetItem[], log: Logger) {
+  const { CamStore } = await import("./stages/cam.js");
+  const { evaluateCamSeeds } = await import("./stages/eval-cam.js");
+  const ev = await evaluateCamSeeds(new CamStore(join(stepDir(runDir, 1), "cams")), items, info.classNames);
+  await writeJson(join(runDir, "eval", "cam-seeds.json"), ev);
+  log.info(
+    `CAM seeds on '${info.evalSplit}': best θ ${ev.best.threshold} → mIoU ${(ev.best.miou * 100).toFixed(1)} ` +
+      `(7-class ${(ev.best.miou7 * 100).toFixed(1)})`,
+  );
+  return ev as unknown as Record<string, unknown>;
 }

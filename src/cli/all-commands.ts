@@ -3,3 +3,4 @@
 // run()) so that help works without the native addon.
 import "./info.js";
 import "./pipeline-commands.js";
+import "./report-command.js";

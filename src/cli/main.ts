@@ -6,6 +6,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 import { resolveConfig } from "../util/config.js";
+import { installInterruptHandler } from "../util/interrupt.js";
 import { createLogger } from "../util/log.js";
 import type { ProgressStream } from "../util/progress.js";
 import { didYouMean } from "../util/suggest.js";
@@ -140,6 +141,9 @@ export async function runCli(argv: readonly string[], io: Partial<CliIo> = {}): 
       own[key] = (parsed.options as Record<string, unknown>)[key];
     }
     const log = createLogger({ quiet: g.quiet, verbose: g.verbose, stream: stderr });
+    installInterruptHandler((signal) =>
+      log.warn(`${signal}: stopping after the current step with a checkpoint (again to quit at once)`),
+    );
     const code = await cmd.run(
       { options: own as never, positionals: parsed.positionals },
       { config, log, out: stdout, configPath: g.config, overrides, program: PROGRAM, version },
@@ -153,6 +157,11 @@ export async function runCli(argv: readonly string[], io: Partial<CliIo> = {}): 
       return 2;
     }
     const e = err instanceof Error ? err : new Error(String(err));
+    // A run stopped by Ctrl-C after checkpointing: not an error, but not a success either (130 = SIGINT).
+    if (e.name === "TrainingInterrupted") {
+      stderr.write(`${e.message}\n`);
+      return 130;
+    }
     stderr.write(`error: ${e.message}\n`);
     if (verbose && e.stack) stderr.write(`${e.stack}\n`);
     return 1;

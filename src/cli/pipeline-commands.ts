@@ -97,6 +97,32 @@ registerCommand({
   },
 });
 
+const STAGE_COMMANDS: Array<[string, string, string]> = [
+  ["train-cls", "Train the multi-label classifier on image-level labels (erasing step 1)", "train-cls"],
+  ["cam", "Class activation maps of step 1 (multi-scale + flip) and, with masks, the CAM seed mIoU", "cam"],
+  ["mine", "Adversarial erasing: retrain on erased images and mine new regions, step by step", "mine"],
+  ["pseudo-labels", "Pseudo-labels from the mined regions and the background cue", "pseudo-labels"],
+  ["train-seg", "Train the segmentation network on the pseudo-labels (with PSL)", "train-seg"],
+];
+
+for (const [name, summary, stage] of STAGE_COMMANDS) {
+  registerCommand({
+    name,
+    summary,
+    description:
+      "Runs the pipeline up to and including this stage in the run folder, skipping stages already " +
+      "finished there; `aepsl run` on the same folder continues from it.",
+    options: RUN_OPTIONS,
+    examples: [`aepsl ${name} --data ../shared/data/voc12-subset --out runs/voc`],
+    async run({ options }, ctx) {
+      const { runDir, config } = await openRun({ ...options, create: true }, ctx);
+      const { runPipeline } = await import("../pipeline.js");
+      const r = await runPipeline(runDir, config, ctx.log, stage as import("../pipeline.js").Stage);
+      ctx.out(`${name} finished: ${r.runDir}\n`);
+    },
+  });
+}
+
 const IMAGE_EXT = /\.(jpe?g|png|webp)$/i;
 
 registerCommand({

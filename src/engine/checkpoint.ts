@@ -13,6 +13,8 @@ import type { Module } from "../nn/module.js";
 export interface CheckpointState {
   /** Epochs completed. */
   epoch: number;
+  /** Batches completed in the next epoch (non-zero only for a checkpoint taken mid-epoch, e.g. on Ctrl-C). */
+  batch?: number;
   /** Optimiser steps taken. */
   step: number;
   file: string;
@@ -25,7 +27,7 @@ export async function saveCheckpoint(
   optimizer: Optimizer,
   state: Omit<CheckpointState, "file">,
 ): Promise<void> {
-  const file = `checkpoint-e${state.epoch}.safetensors`;
+  const file = `checkpoint-e${state.epoch}${state.batch ? `-b${state.batch}` : ""}.safetensors`;
   const tensors = new Map<string, Tensor>();
   for (const [k, t] of model.stateDict()) tensors.set(`model.${k}`, t);
   for (const [k, t] of optimizer.stateTensors()) tensors.set(`optim.${k}`, t);

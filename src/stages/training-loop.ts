@@ -7,6 +7,7 @@ import { loadCheckpoint, saveCheckpoint } from "../engine/checkpoint.js";
 import { SGD, polyLr, type ParamGroup } from "../engine/optim.js";
 import { tidy } from "../engine/tensor.js";
 import type { Module } from "../nn/module.js";
+import { stopRequested } from "../util/interrupt.js";
 
 export interface EpochRecord {
   epoch: number;
@@ -38,6 +39,14 @@ export interface TrainingLoopOptions<I, S> {
   onStep?: (done: number, total: number, metrics: Record<string, number>) => void;
 }
 
+/** Thrown when a run stops on SIGINT/SIGTERM after saving a checkpoint; rerunning resumes from it. */
+export class TrainingInterrupted extends Error {
+  constructor(readonly dir: string) {
+    super(`stopped on request after saving a checkpoint in ${dir}; run the same command again to resume`);
+    this.name = "TrainingInterrupted";
+  }
+}
+
 export interface TrainingResult {
   epochs: EpochRecord[];
   imagesPerSecond: number;
@@ -59,9 +68,12 @@ export async function runTrainingLoop<I, S>(o: TrainingLoopOptions<I, S>): Promi
   let records: EpochRecord[] = [];
   const resumed = loadCheckpoint(o.dir, o.model, optimizer);
   const startEpoch = resumed?.epoch ?? 0;
+  const startBatch = resumed?.batch ?? 0;
   if (resumed) {
     records = (resumed.metrics as EpochRecord[]) ?? [];
-    log(`${o.name}: resuming after epoch ${startEpoch} (step ${resumed.step})`);
+    log(
+      `${o.name}: resuming after epoch ${startEpoch}${startBatch ? ` batch ${startBatch}` : ""} (step ${resumed.step})`,
+    );
   }
   const loader = new BatchLoader<I, S>({
     items: o.items,
@@ -69,17 +81,20 @@ export async function runTrainingLoop<I, S>(o: TrainingLoopOptions<I, S>): Promi
     batchSize: o.batchSize,
     seed: o.seed,
     epochs: o.epochs,
-    start: { epoch: startEpoch, batch: 0 },
+    start: { epoch: startEpoch, batch: startBatch },
   });
   let images = 0;
   let trainMs = 0;
+  // Ctrl-C / SIGTERM (see util/interrupt.ts): finish the current step, save a checkpoint, stop; the next
+  // run resumes there.
   o.model.train();
   try {
     for (let epoch = startEpoch; epoch < o.epochs; epoch++) {
       const t0 = performance.now();
       const wait0 = loader.stats().waitMs;
-      let lossSum = 0;
-      for (let b = 0; b < stepsPerEpoch; b++) {
+      const first = epoch === startEpoch ? startBatch : 0;
+      let lossSum = epoch === startEpoch && startBatch ? Number(resumed?.partialLoss ?? 0) : 0;
+      for (let b = first; b < stepsPerEpoch; b++) {
         const batch = await loader.next();
         if (!batch) break;
         optimizer.setLrFactor(schedule.factor(optimizer.stepCount));
@@ -94,6 +109,16 @@ export async function runTrainingLoop<I, S>(o: TrainingLoopOptions<I, S>): Promi
         lossSum += loss;
         images += batch.samples.length;
         o.onStep?.(epoch * stepsPerEpoch + b + 1, o.epochs * stepsPerEpoch, { loss });
+        if (stopRequested() && b + 1 < stepsPerEpoch) {
+          await saveCheckpoint(o.dir, o.model, optimizer, {
+            epoch,
+            batch: b + 1,
+            step: optimizer.stepCount,
+            metrics: records,
+            partialLoss: lossSum,
+          });
+          throw new TrainingInterrupted(o.dir);
+        }
       }
       const seconds = (performance.now() - t0) / 1000;
       trainMs += seconds * 1000;
@@ -118,6 +143,7 @@ export async function runTrainingLoop<I, S>(o: TrainingLoopOptions<I, S>): Promi
         step: optimizer.stepCount,
         metrics: records,
       });
+      if (stopRequested() && epoch + 1 < o.epochs) throw new TrainingInterrupted(o.dir);
     }
   } finally {
     loader.close();

@@ -1,0 +1,181 @@
+// npm run bench:quality — the segmentation quality table on the VOC protocol (continues bench:mine's run):
+// segmentation networks trained on pseudo-labels from 1, 2, 3 erasing steps, with and without PSL, and
+// the fully-supervised bound, each evaluated on the 440 train.txt images with and without dense CRF.
+// Each row trains in its own resumable folder: runs/bench-voc/quality/<row>.
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { engineInfo } from "../src/engine/ops.js";
+import { mbdSaliency } from "../src/saliency/mbd.js";
+import { Segmenter } from "../src/segmenter.js";
+import { evaluateSegmenter, type EvaluationResult } from "../src/stages/evaluate.js";
+import { completedSteps } from "../src/stages/mine.js";
+import { makePseudoLabels, type BackgroundCue } from "../src/stages/pseudo-labels.js";
+import { readJson, writeJson } from "../src/stages/run-dir.js";
+import { imageLevelScores, trainSegmentation, type SegmentationConfig } from "../src/stages/train-seg.js";
+import { CRF_DEFAULTS } from "../src/postprocess/crf.js";
+import { writeBenchResults } from "./common.js";
+import { CLASSIFIER, ERASING, fmt, loadProtocol, RUN_DIR } from "./voc.js";
+
+const SEG: SegmentationConfig = {
+  outputStride: 16,
+  cropSize: 256,
+  scaleRange: [0.7, 1.3],
+  batchSize: 8,
+  epochs: Number(process.env.BENCH_SEG_EPOCHS ?? 2),
+  lrBackbone: 0.001,
+  lrHead: 0.01,
+  weightDecay: 1e-4,
+  momentum: 0.9,
+  psl: false,
+  pslLambda: 1,
+  pslMinConfidence: 0,
+};
+
+interface Row {
+  name: string;
+  /** Erasing steps whose regions make the pseudo-labels; null = ground-truth masks. */
+  steps: number[] | null;
+  psl: boolean;
+  crf: boolean;
+  /** Row whose trained model this row reuses (CRF rows evaluate the same network). */
+  model: string;
+}
+
+async function main(): Promise<void> {
+  const p = await loadProtocol();
+  const log = (l: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${l}`);
+  const steps = completedSteps(RUN_DIR);
+  if (!steps.length) throw new Error(`no erasing steps in ${RUN_DIR}: run npm run bench:mine first`);
+  const minePath = join(RUN_DIR, "..", "..", "bench", "results", "mine.json");
+  const cue: BackgroundCue = existsSync(minePath)
+    ? (JSON.parse(readFileSync(minePath, "utf8")).pseudo_background_cue as BackgroundCue)
+    : "cam";
+  const upTo = (t: number) => steps.filter((s) => s <= t);
+  const rows: Row[] = [
+    { name: "cam-1step", steps: [1], psl: false, crf: false, model: "cam-1step" },
+    { name: "ae-1", steps: [1], psl: false, crf: false, model: "cam-1step" },
+    ...[2, 3, 4]
+      .filter((t) => steps.includes(t))
+      .map((t) => ({ name: `ae-${t}`, steps: upTo(t), psl: false, crf: false, model: `ae-${t}` })),
+    { name: "ae-psl", steps, psl: true, crf: false, model: "ae-psl" },
+    { name: "ae-psl-crf", steps, psl: true, crf: true, model: "ae-psl" },
+    { name: "fully-supervised", steps: null, psl: false, crf: false, model: "fully-supervised" },
+    { name: "fully-supervised-crf", steps: null, psl: false, crf: true, model: "fully-supervised" },
+  ];
+  const only = process.env.BENCH_ROWS?.split(",");
+  const qDir = join(RUN_DIR, "quality");
+  const lastClassifier = join(RUN_DIR, "steps", String(steps[steps.length - 1]), "classifier");
+  const results: Array<{
+    name: string;
+    miou: number;
+    miou7: number;
+    pixel_acc: number;
+    seconds: number;
+    train_seconds: number;
+    per_class: Record<string, number | null>;
+  }> = [];
+  for (const row of rows) {
+    if (only && !only.includes(row.name)) continue;
+    const modelDir = join(qDir, row.model);
+    const resultPath = join(qDir, `${row.name}.result.json`);
+    if (existsSync(resultPath)) {
+      results.push(readJson(resultPath));
+      continue;
+    }
+    const t0 = performance.now();
+    let labels: string | "ground-truth" = "ground-truth";
+    if (row.steps) {
+      labels = join(qDir, `pseudo-${cue}-${row.steps.join("")}`);
+      log(`${row.name}: pseudo-labels from steps ${row.steps.join(",")} (${cue} background)`);
+      await makePseudoLabels({
+        runDir: RUN_DIR,
+        outDir: labels,
+        items: p.train,
+        steps: row.steps,
+        overlap: ERASING.overlap,
+        palette: p.palette,
+        config: { background: cue, bgThreshold: 0.2 },
+        saliency: (img) => mbdSaliency(img),
+      });
+    }
+    const scores = row.psl
+      ? await imageLevelScores(
+          lastClassifier,
+          p.train,
+          p.classNames.length,
+          CLASSIFIER.outputStride,
+          join(RUN_DIR, "psl-scores.json"),
+        )
+      : undefined;
+    log(`${row.name}: training the segmentation network (${SEG.epochs} epochs${row.psl ? ", PSL" : ""})`);
+    const train = await trainSegmentation({
+      dir: modelDir,
+      items: p.train,
+      numClasses: p.classNames.length,
+      classNames: p.classNames,
+      palette: p.palette,
+      labels,
+      scores,
+      config: { ...SEG, psl: row.psl },
+      seed: 0,
+      fill: p.meanPixel,
+      log,
+    });
+    log(`${row.name}: evaluating on ${p.evaluation.length} images${row.crf ? " with CRF" : ""}`);
+    const seg = await Segmenter.load(modelDir);
+    let ev: EvaluationResult;
+    try {
+      ev = await evaluateSegmenter(seg, p.evaluation, { crf: row.crf ? CRF_DEFAULTS : false });
+    } finally {
+      seg.dispose();
+    }
+    const r = {
+      name: row.name,
+      miou: ev.miou,
+      miou7: ev.miou7,
+      pixel_acc: ev.pixel_acc,
+      seconds: (performance.now() - t0) / 1000,
+      train_seconds: train.seconds,
+      per_class: ev.per_class,
+    };
+    await writeJson(resultPath, r);
+    results.push(r);
+    log(`${row.name}: mIoU ${fmt(r.miou)} (7-class ${fmt(r.miou7)})`);
+  }
+  const byName = new Map(results.map((r) => [r.name, r]));
+  const fs = byName.get("fully-supervised-crf") ?? byName.get("fully-supervised");
+  const best = byName.get("ae-psl-crf") ?? byName.get("ae-psl");
+  const info = engineInfo();
+  const result = {
+    command: "npm run bench:quality",
+    date: new Date().toISOString(),
+    machine: { threads: info.threads, torch: info.torchVersion },
+    protocol: { train_images: p.train.length, eval_images: p.evaluation.length },
+    segmentation: SEG,
+    background_cue: cue,
+    erasing_steps: steps,
+    rows: results,
+    ratio_to_fully_supervised_7class: best && fs ? best.miou7 / fs.miou7 : null,
+  };
+  const md = [
+    "# Segmentation quality",
+    "",
+    `Train on ${p.train.length} images (image-level labels only, except fully-supervised rows), evaluate on the ${p.evaluation.length} train.txt images at original resolution.`,
+    `Segmentation: DeepLab-LargeFOV head on MobileNetV2 OS${SEG.outputStride}, ${SEG.epochs} epochs, ${SEG.cropSize} px crops, SGD ${SEG.lrBackbone}/${SEG.lrHead} poly. Pseudo-label background cue: ${cue}. ae-1 is the same network as cam-1step (step-1 regions).`,
+    "",
+    "| row | mIoU (21) | mIoU (7) | pixel acc. | seconds (incl. training) |",
+    "| --- | --- | --- | --- | --- |",
+    ...results.map(
+      (r) =>
+        `| ${r.name} | ${fmt(r.miou)} | ${fmt(r.miou7)} | ${fmt(r.pixel_acc)} | ${r.seconds.toFixed(0)} |`,
+    ),
+    "",
+    result.ratio_to_fully_supervised_7class !== null
+      ? `AE + PSL (+CRF) reaches ${(result.ratio_to_fully_supervised_7class * 100).toFixed(0)}% of the fully-supervised 7-class mIoU (paper: 55.0 / 67.6 = 81%).`
+      : "",
+    "",
+  ].join("\n");
+  writeBenchResults("quality", result, md);
+}
+
+await main();
