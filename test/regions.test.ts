@@ -78,3 +78,31 @@ test("pseudo-labels: region class, background where confident, ignore elsewhere"
     Uint8Array.of(3, 255),
   );
 });
+
+test("erased regions stay aligned with their mask under crop, padding and flip", async () => {
+  const { augment, mulberry32 } = await import("../src/data/augment.js");
+  const { eraseRegions } = await import("../src/stages/tensorize.js");
+  const w = 23;
+  const h = 17;
+  const rng = mulberry32(11);
+  const data = new Uint8Array(w * h * 3);
+  for (let i = 0; i < data.length; i++) data[i] = 1 + Math.floor(rng() * 200); // never the fill colour
+  const mask = new Uint8Array(w * h);
+  for (let y = 3; y < 11; y++) for (let x = 5; x < 16; x++) mask[y * w + x] = 1;
+  const fill = [250, 251, 252] as const;
+  const erased = eraseRegions({ width: w, height: h, data }, mask, fill);
+  for (let trial = 0; trial < 20; trial++) {
+    const out = augment(
+      { image: erased, labels: [{ width: w, height: h, data: mask }] },
+      { scale: [1, 1], crop: 19, fill: [0, 0, 0], labelFill: 255 },
+      mulberry32(100 + trial),
+    );
+    const lab = out.labels![0].data;
+    const img = out.image.data;
+    for (let i = 0; i < lab.length; i++) {
+      const isFill = img[i * 3] === 250 && img[i * 3 + 1] === 251 && img[i * 3 + 2] === 252;
+      if (lab[i] === 1) assert.ok(isFill, `trial ${trial}: erased pixel ${i} lost its fill`);
+      else assert.ok(!isFill, `trial ${trial}: fill leaked to pixel ${i} (label ${lab[i]})`);
+    }
+  }
+});

@@ -1,0 +1,126 @@
+// End to end on the bundled sample with a tiny configuration: every stage writes its folder, the model
+// evaluates and predicts at original resolution, a second run resumes without redoing work, and the
+// dataset folder is left byte-identical.
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, test } from "node:test";
+import { readIndexedPng } from "../src/data/png.js";
+import { imageSize } from "../src/data/image.js";
+import { packageRoot } from "../src/engine/native.js";
+import { liveTensors } from "../src/engine/tensor.js";
+import { runPipeline } from "../src/pipeline.js";
+import { loadSegmenter } from "../src/segmenter.js";
+import { predictFiles } from "../src/stages/evaluate.js";
+import { applyOverrides, defaultConfig } from "../src/util/config.js";
+import { createLogger } from "../src/util/log.js";
+
+const DATA = join(packageRoot, "samples", "voc-mini");
+const tmp = mkdtempSync(join(tmpdir(), "aepsl-pipeline-"));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+function hashTree(dir: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const walk = (d: string) => {
+    for (const name of readdirSync(d).sort()) {
+      const p = join(d, name);
+      if (statSync(p).isDirectory()) walk(p);
+      else out.set(p, createHash("sha256").update(readFileSync(p)).digest("hex"));
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+const config = applyOverrides(defaultConfig(), [
+  ["data.dir", DATA],
+  ["data.trainSplit", "train"],
+  ["data.evalSplit", "val"],
+  ["classifier.epochs", "1"],
+  ["classifier.cropSize", "96"],
+  ["classifier.batchSize", "4"],
+  ["cam.scales", "[1]"],
+  ["cam.flip", "false"],
+  ["erasing.steps", "2"],
+  ["erasing.epochsPerStep", "1"],
+  ["erasing.stopWhenMapBelow", "0"],
+  ["segmentation.epochs", "1"],
+  ["segmentation.cropSize", "96"],
+  ["segmentation.batchSize", "4"],
+  ["crf.enabled", "true"],
+  ["crf.iterations", "2"],
+]);
+
+test("the whole pipeline runs, resumes as a no-op, and leaves the dataset untouched", async () => {
+  const before = hashTree(DATA);
+  const runDir = join(tmp, "run");
+  const log = createLogger({ quiet: true });
+  const live = liveTensors();
+  const r = await runPipeline(runDir, config, log);
+  assert.deepEqual(r.steps, [1, 2]);
+  for (const p of [
+    "dataset.json",
+    "timings.json",
+    "steps/1/DONE.json",
+    "steps/2/DONE.json",
+    "pseudo-labels/DONE.json",
+    "segmentation/DONE.json",
+    "segmentation/model.json",
+    "eval/val.json",
+  ])
+    assert.ok(existsSync(join(runDir, p)), p);
+  const ev = JSON.parse(readFileSync(join(runDir, "eval", "val.json"), "utf8"));
+  assert.ok(ev.miou >= 0 && ev.miou <= 1 && ev.pixel_acc > 0, `mIoU ${ev.miou}`);
+  assert.equal(ev.images, 15);
+  assert.ok(ev.crf_result && ev.crf_result.miou >= 0);
+  assert.equal(ev.mining.length, 2);
+  assert.ok(
+    ev.mining[1].recall >= ev.mining[0].recall,
+    "the union of two steps recalls at least as much as one",
+  );
+  // Predictions at each image's original size, with the dataset palette.
+  const id = readdirSync(join(runDir, "predictions", "val"))[0].replace(".png", "");
+  const pred = await readIndexedPng(join(runDir, "predictions", "val", `${id}.png`));
+  const size = await imageSize(join(DATA, "JPEGImages", `${id}.jpg`));
+  assert.deepEqual([pred.width, pred.height], [size.width, size.height]);
+  assert.deepEqual(Array.from(pred.palette!.subarray(3, 6)), [128, 0, 0], "VOC colour of class 1");
+  // Pseudo-labels only hold classes from the image label, background, or ignore.
+  const labels = JSON.parse(readFileSync(join(runDir, "dataset.json"), "utf8"));
+  assert.equal(labels.classNames.length, 21);
+  assert.equal(liveTensors(), live, "no tensor leaked across the whole pipeline");
+
+  // Resume: nothing is recomputed.
+  const stamp = statSync(join(runDir, "segmentation", "DONE.json")).mtimeMs;
+  const t0 = performance.now();
+  await runPipeline(runDir, config, log);
+  assert.ok(performance.now() - t0 < 15_000, "resuming a finished run is quick");
+  assert.equal(statSync(join(runDir, "segmentation", "DONE.json")).mtimeMs, stamp);
+
+  // Library API and predict.
+  const seg = await loadSegmenter(runDir);
+  const res = await seg.segment(join(DATA, "JPEGImages", `${id}.jpg`), { crf: { iterations: 2 } });
+  assert.deepEqual([res.width, res.height], [size.width, size.height]);
+  assert.equal(res.labelMap.length, size.width * size.height);
+  assert.equal(res.classes[0], "background");
+  assert.ok(res.labelMap.every((v) => v < 21));
+  const written = await predictFiles(seg, [join(DATA, "JPEGImages", `${id}.jpg`)], join(tmp, "pred"));
+  assert.equal(written.length, 1);
+  assert.ok(existsSync(join(tmp, "pred", `${id}_overlay.jpg`)));
+  seg.dispose();
+
+  assert.deepEqual(hashTree(DATA), before, "the dataset folder is byte-identical");
+});
+
+test("pseudo-labels contain only the image's classes, background or ignore", async () => {
+  const runDir = join(tmp, "run");
+  const csv = readFileSync(join(DATA, "image_labels.csv"), "utf8").trim().split("\n").slice(1);
+  const names = JSON.parse(readFileSync(join(runDir, "dataset.json"), "utf8")).classNames as string[];
+  for (const line of csv.slice(0, 20)) {
+    const [id, , , labels] = line.split(",");
+    const allowed = new Set([0, 255, ...labels.split(" ").map((n) => names.indexOf(n))]);
+    const pl = await readIndexedPng(join(runDir, "pseudo-labels", `${id}.png`));
+    for (const v of new Set(pl.indices)) assert.ok(allowed.has(v), `${id}: class ${v} not in its label`);
+  }
+});
