@@ -74,6 +74,46 @@ async function main(): Promise<void> {
     train_seconds: number;
     per_class: Record<string, number | null>;
   }> = [];
+  // Written after every row, so a partial run still leaves a table of what it measured.
+  const report = (): void => {
+    const byName = new Map(results.map((r) => [r.name, r]));
+    const fs = byName.get("fully-supervised-crf") ?? byName.get("fully-supervised");
+    const best = byName.get("ae-psl-crf") ?? byName.get("ae-psl");
+    const info = engineInfo();
+    const result = {
+      command: "npm run bench:quality",
+      date: new Date().toISOString(),
+      machine: { threads: info.threads, torch: info.torchVersion },
+      protocol: { train_images: p.train.length, eval_images: p.evaluation.length },
+      segmentation: SEG,
+      background_cue: cue,
+      erasing_steps: steps,
+      rows: results,
+      rows_not_measured: rows.filter((r) => !byName.has(r.name)).map((r) => r.name),
+      ratio_to_fully_supervised_7class: best && fs ? best.miou7 / fs.miou7 : null,
+    };
+    const md = [
+      "# Segmentation quality",
+      "",
+      `Train on ${p.train.length} images (image-level labels only, except fully-supervised rows), evaluate on the ${p.evaluation.length} train.txt images at original resolution.`,
+      `Segmentation: DeepLab-LargeFOV head on MobileNetV2 OS${SEG.outputStride}, ${SEG.epochs} epochs, ${SEG.cropSize} px crops, SGD ${SEG.lrBackbone}/${SEG.lrHead} poly. Pseudo-label background cue: ${cue}. ae-1 is the same network as cam-1step (step-1 regions).`,
+      "",
+      "| row | mIoU (21) | mIoU (7) | pixel acc. | seconds (incl. training) |",
+      "| --- | --- | --- | --- | --- |",
+      ...results.map(
+        (r) =>
+          `| ${r.name} | ${fmt(r.miou)} | ${fmt(r.miou7)} | ${fmt(r.pixel_acc)} | ${r.seconds.toFixed(0)} |`,
+      ),
+      "",
+      result.rows_not_measured.length ? `Not measured yet: ${result.rows_not_measured.join(", ")}.` : "",
+      "",
+      result.ratio_to_fully_supervised_7class !== null
+        ? `AE + PSL (+CRF) reaches ${(result.ratio_to_fully_supervised_7class * 100).toFixed(0)}% of the fully-supervised 7-class mIoU (paper: 55.0 / 67.6 = 81%).`
+        : "",
+      "",
+    ].join("\n");
+    writeBenchResults("quality", result, md);
+  };
   for (const row of rows) {
     if (only && !only.includes(row.name)) continue;
     const modelDir = join(qDir, row.model);
@@ -140,42 +180,10 @@ async function main(): Promise<void> {
     };
     await writeJson(resultPath, r);
     results.push(r);
+    report();
     log(`${row.name}: mIoU ${fmt(r.miou)} (7-class ${fmt(r.miou7)})`);
   }
-  const byName = new Map(results.map((r) => [r.name, r]));
-  const fs = byName.get("fully-supervised-crf") ?? byName.get("fully-supervised");
-  const best = byName.get("ae-psl-crf") ?? byName.get("ae-psl");
-  const info = engineInfo();
-  const result = {
-    command: "npm run bench:quality",
-    date: new Date().toISOString(),
-    machine: { threads: info.threads, torch: info.torchVersion },
-    protocol: { train_images: p.train.length, eval_images: p.evaluation.length },
-    segmentation: SEG,
-    background_cue: cue,
-    erasing_steps: steps,
-    rows: results,
-    ratio_to_fully_supervised_7class: best && fs ? best.miou7 / fs.miou7 : null,
-  };
-  const md = [
-    "# Segmentation quality",
-    "",
-    `Train on ${p.train.length} images (image-level labels only, except fully-supervised rows), evaluate on the ${p.evaluation.length} train.txt images at original resolution.`,
-    `Segmentation: DeepLab-LargeFOV head on MobileNetV2 OS${SEG.outputStride}, ${SEG.epochs} epochs, ${SEG.cropSize} px crops, SGD ${SEG.lrBackbone}/${SEG.lrHead} poly. Pseudo-label background cue: ${cue}. ae-1 is the same network as cam-1step (step-1 regions).`,
-    "",
-    "| row | mIoU (21) | mIoU (7) | pixel acc. | seconds (incl. training) |",
-    "| --- | --- | --- | --- | --- |",
-    ...results.map(
-      (r) =>
-        `| ${r.name} | ${fmt(r.miou)} | ${fmt(r.miou7)} | ${fmt(r.pixel_acc)} | ${r.seconds.toFixed(0)} |`,
-    ),
-    "",
-    result.ratio_to_fully_supervised_7class !== null
-      ? `AE + PSL (+CRF) reaches ${(result.ratio_to_fully_supervised_7class * 100).toFixed(0)}% of the fully-supervised 7-class mIoU (paper: 55.0 / 67.6 = 81%).`
-      : "",
-    "",
-  ].join("\n");
-  writeBenchResults("quality", result, md);
+  report();
 }
 
 await main();
