@@ -2,6 +2,8 @@
 # Installs what aepsl needs and builds it; safe to run again (each step is skipped when already done).
 #   - Debian's libtorch-dev (and OpenBLAS, the fast BLAS it then uses) unless LIBTORCH=/path is set
 #   - npm packages (npm ci), the native addon (node-gyp), the TypeScript build
+#   (playwright-core, for the report's browser test, comes with npm ci; that test's Chromium is installed
+#   by scripts/test.sh, since only the tests need it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

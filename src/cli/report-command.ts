@@ -6,7 +6,7 @@ import { registerCommand } from "./commands.js";
 
 registerCommand({
   name: "report",
-  summary: "Write a run's HTML report (<run>/report/index.html): sample images per step, charts, metrics",
+  summary: "HTML report of a run: images step by step, charts, metrics",
   description:
     "The report is a static page that opens from disk: for a few images, the photo, the CAM of each labelled " +
     "class at every erasing step, the erased images, the mined regions and their union, the pseudo-label, the " +

@@ -103,6 +103,7 @@ summary { cursor: pointer; color: var(--accent); font-weight: 500; }
 figure { margin: 0; min-width: 0; }
 figure img, figure .ph { display: block; width: 100%; height: auto; border-radius: 4px; background: var(--panel); }
 figure .ph { aspect-ratio: 4 / 3; display: flex; align-items: center; justify-content: center; text-align: center; color: var(--muted); font-size: 12px; border: 1px dashed var(--line); padding: 6px; }
+figure img.labels { image-rendering: pixelated; }
 figcaption { font-size: 12.5px; color: var(--muted); margin-top: 4px; line-height: 1.35; }
 .charts { display: flex; flex-wrap: wrap; gap: 18px 22px; align-items: flex-start; }
 .chart { flex: 0 1 auto; max-width: 100%; border: 1px solid var(--line); border-radius: 10px; padding: 12px 14px 10px; background: var(--bg); }

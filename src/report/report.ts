@@ -14,6 +14,7 @@ import {
   evaluationSection,
   headline,
   miningSection,
+  pseudoLabelBox,
   segmentationSection,
   timingsSection,
 } from "./sections.js";
@@ -104,18 +105,20 @@ export async function writeReport(runDir: string, o: ReportOptions = {}): Promis
     },
     {
       id: "classifier",
-      title: "Classifier training (adversarial erasing)",
+      title: "Classifier (adversarial erasing)",
       body: await safely("Classifier training", () => classifierSection(run)),
     },
     {
       id: "mining",
-      title: "Mined regions and pseudo-labels",
-      body: await safely("Mining quality", () => miningSection(run, plQuality, plSplit)),
+      title: "Mined regions",
+      body: await safely("Mining quality", () => miningSection(run)),
     },
     {
       id: "segmentation",
-      title: "Segmentation training",
-      body: await safely("Segmentation training", () => segmentationSection(run)),
+      title: "Pseudo-labels and segmentation",
+      body: await safely("Segmentation training", () =>
+        segmentationSection(run, pseudoLabelBox(plQuality, plSplit)),
+      ),
     },
     {
       id: "evaluation",

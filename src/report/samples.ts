@@ -124,7 +124,7 @@ interface Pic {
 
 function figure(p: Pic): string {
   const body = p.src
-    ? `<img src="${esc(p.src)}" width="${p.width}" height="${p.height}" alt="${esc(p.alt)}" decoding="async">`
+    ? `<img src="${esc(p.src)}" width="${p.width}" height="${p.height}" alt="${esc(p.alt)}"${p.src.endsWith(".png") ? ' class="labels"' : ""}>`
     : `<div class="ph" role="img" aria-label="${esc(p.alt)}: not available">${esc(p.missing ?? "not available yet")}</div>`;
   return `<figure>${body}<figcaption>${p.caption}</figcaption></figure>`;
 }
@@ -245,7 +245,7 @@ export async function renderSample(ctx: SampleContext, item: SampleItem, index: 
       const alt = `CAM of ${cname} at erasing step ${t} for ${item.id}`;
       const score = c !== undefined ? rec?.scores?.[c - 1] : undefined;
       const caption =
-        `CAM · ${esc(cname)}` +
+        `${esc(cname)}` +
         (typeof score === "number"
           ? ` · <span title="classifier score">score ${score.toFixed(2)}</span>`
           : "");

@@ -165,12 +165,30 @@ export function classifierSection(run: RunData): string {
 }
 
 /** Segmentation training loss (and the PSL loss when present). */
-export function segmentationSection(run: RunData): string {
+/** Pseudo-label quality against the ground truth, as a small table. */
+export function pseudoLabelBox(pl: PseudoLabelQuality | undefined, plSplit?: string | null): string {
+  return pl
+    ? `<figure class="chart" style="width:330px"><table><tbody>` +
+        `<tr><td>pixels labelled</td><td class="num">${pct(pl.coverage)}%</td></tr>` +
+        `<tr><td>of those, correct</td><td class="num">${pct(pl.accuracy)}%</td></tr>` +
+        `<tr><td>foreground precision</td><td class="num">${pct(pl.fgPrecision)}%</td></tr>` +
+        `<tr><td>foreground recall</td><td class="num">${pct(pl.fgRecall)}%</td></tr>` +
+        `</tbody></table><figcaption>Pseudo-labels against the ground truth of ${pl.images} image${pl.images === 1 ? "" : "s"}${plSplit ? ` of <b>${esc(plSplit)}</b>` : ""}` +
+        `${pl.images >= pl.limit ? ` (the first ${pl.limit} by id)` : ""}; unlabelled (ignored) pixels are left out of training.</figcaption></figure>`
+    : "";
+}
+
+/** Pseudo-label quality and the segmentation training loss (and the PSL loss when present). */
+export function segmentationSection(run: RunData, plBox = ""): string {
   const m = run.json<{
     epochs?: Array<{ epoch: number; loss?: number; pslLoss?: number; seconds?: number }>;
   }>("segmentation/metrics.json");
   const epochs = (m?.epochs ?? []).filter((e) => num(e.epoch));
-  if (!epochs.length) return unavailable("Segmentation training", "segmentation/metrics.json has no epochs");
+  if (!epochs.length)
+    return (
+      unavailable("Segmentation training", "segmentation/metrics.json has no epochs") +
+      (plBox ? `<div class="charts">${plBox}</div>` : "")
+    );
   const series: Series[] = [
     { name: "total loss", points: epochs.filter((e) => num(e.loss)).map((e) => [e.epoch, e.loss!]) },
   ];
@@ -190,6 +208,7 @@ export function segmentationSection(run: RunData): string {
       `Segmentation network trained on the pseudo-labels${psl.length ? "; the dashed curve is the PSL (image-level classification) term" : ""}. ` +
         `${epochs.length} epochs${secs ? `, ${duration(secs)}` : ""}.`,
     ) +
+    plBox +
     `</div>`
   );
 }
@@ -290,22 +309,13 @@ export function evaluationSection(run: RunData, classNames: string[], palette: U
 }
 
 /** Precision / recall / IoU of the mined regions (union up to each step) against the ground truth. */
-export function miningSection(run: RunData, pl?: PseudoLabelQuality, plSplit?: string | null): string {
+export function miningSection(run: RunData): string {
   const ev = run.mainEval();
   const mining = ev?.value.mining;
-  const plHtml = pl
-    ? `<figure class="chart" style="width:330px"><table><tbody>` +
-      `<tr><td>pixels labelled</td><td class="num">${pct(pl.coverage)}%</td></tr>` +
-      `<tr><td>of those, correct</td><td class="num">${pct(pl.accuracy)}%</td></tr>` +
-      `<tr><td>foreground precision</td><td class="num">${pct(pl.fgPrecision)}%</td></tr>` +
-      `<tr><td>foreground recall</td><td class="num">${pct(pl.fgRecall)}%</td></tr>` +
-      `</tbody></table><figcaption>Pseudo-labels against the ground truth of ${pl.images} image${pl.images === 1 ? "" : "s"}${plSplit ? ` of <b>${esc(plSplit)}</b>` : ""}` +
-      `${pl.images >= pl.limit ? ` (the first ${pl.limit} by id)` : ""}; unlabelled (ignored) pixels are left out of training.</figcaption></figure>`
-    : "";
   if (!Array.isArray(mining) || !mining.length)
-    return (
-      unavailable("Mining quality per step", "it is measured at evaluation, on images with ground truth") +
-      (plHtml ? `<div class="charts">${plHtml}</div>` : unavailable("Pseudo-label quality"))
+    return unavailable(
+      "Mining quality per step",
+      "it is measured at evaluation, on images with ground truth",
     );
   const ok = mining.filter((m): m is MiningRecord => num(m?.t));
   const series: Series[] = (["precision", "recall", "iou"] as const).map((k) => ({
@@ -343,7 +353,6 @@ export function miningSection(run: RunData, pl?: PseudoLabelQuality, plSplit?: s
       ? `<figure class="chart"><div class="scroll"><table><thead><tr><th>Class</th>${head}</tr></thead><tbody>${rows.join("")}</tbody></table></div>` +
         `<figcaption>Per class: precision / recall / <b>IoU</b> (%) of the mined regions (union up to each step) on <b>${split}</b>.</figcaption></figure>`
       : "") +
-    plHtml +
     `</div>`
   );
 }

@@ -23,7 +23,7 @@ const GRID = "#e6eaef";
 
 const f = (v: number): string => (Math.round(v * 10) / 10).toString();
 
-/** About `count` round tick values covering [min, max]. */
+/** About `count` round tick values from at or below `min` to at or above `max`. */
 export function niceTicks(min: number, max: number, count = 5): number[] {
   if (!Number.isFinite(min) || !Number.isFinite(max)) return [0, 1];
   if (max <= min) max = min + 1;
@@ -31,9 +31,9 @@ export function niceTicks(min: number, max: number, count = 5): number[] {
   const mag = 10 ** Math.floor(Math.log10(raw));
   const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag;
   const out: number[] = [];
-  for (let v = Math.ceil(min / step - 1e-9) * step; v <= max + step * 1e-6; v += step) {
-    out.push(Math.abs(v) < step * 1e-9 ? 0 : +v.toPrecision(12));
-  }
+  const first = Math.floor(min / step + 1e-9);
+  const last = Math.ceil(max / step - 1e-9);
+  for (let k = first; k <= last; k++) out.push(k === 0 ? 0 : +(k * step).toPrecision(12));
   return out;
 }
 
