@@ -5,30 +5,17 @@ import { engineInfo } from "../src/engine/ops.js";
 import { meanAveragePrecision } from "../src/eval/metrics.js";
 import { CamStore } from "../src/stages/cam.js";
 import { evaluateCamSeeds } from "../src/stages/eval-cam.js";
-import { runErasing } from "../src/stages/mine.js";
 import { readJson, stepDir } from "../src/stages/run-dir.js";
 import type { ClassifierMetrics } from "../src/stages/train-cls.js";
 import { writeBenchResults } from "./common.js";
-import { CAM, CLASSIFIER, ERASING, fmt, loadProtocol, RUN_DIR } from "./voc.js";
+import { CAM, CLASSIFIER, fmt, loadProtocol, RUN_DIR, runBenchErasing } from "./voc.js";
 
 const HEADLINE_FG = ["person", "cat", "dog", "horse", "cow", "sheep"];
 
 async function main(): Promise<void> {
   const p = await loadProtocol();
   const t0 = performance.now();
-  await runErasing({
-    runDir: RUN_DIR,
-    trainItems: p.train,
-    extraItems: p.evaluation,
-    numClasses: p.classNames.length,
-    palette: p.palette,
-    classifier: CLASSIFIER,
-    erasing: { ...ERASING, steps: 1 },
-    cam: CAM,
-    seed: 0,
-    fill: p.meanPixel,
-    log: (l) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${l}`),
-  });
+  await runBenchErasing(p, 1);
   const wall = (performance.now() - t0) / 1000;
   const dir = stepDir(RUN_DIR, 1);
   const cls = readJson<ClassifierMetrics>(join(dir, "classifier", "metrics.json"));

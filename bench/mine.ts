@@ -4,29 +4,17 @@
 import { join } from "node:path";
 import { mbdSaliency } from "../src/saliency/mbd.js";
 import { evaluateMining } from "../src/stages/eval-mine.js";
-import { completedSteps, runErasing, type StepSummary } from "../src/stages/mine.js";
+import { completedSteps, type StepSummary } from "../src/stages/mine.js";
 import { evaluatePseudoLabels, makePseudoLabels, type BackgroundCue } from "../src/stages/pseudo-labels.js";
 import { readDone, stepDir } from "../src/stages/run-dir.js";
 import { writeBenchResults } from "./common.js";
-import { CAM, CLASSIFIER, ERASING, fmt, loadProtocol, RUN_DIR } from "./voc.js";
+import { benchLog, CAM, CLASSIFIER, ERASING, fmt, loadProtocol, RUN_DIR, runBenchErasing } from "./voc.js";
 
 async function main(): Promise<void> {
   const p = await loadProtocol();
-  const log = (l: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${l}`);
+  const log = benchLog;
   const t0 = performance.now();
-  await runErasing({
-    runDir: RUN_DIR,
-    trainItems: p.train,
-    extraItems: p.evaluation,
-    numClasses: p.classNames.length,
-    palette: p.palette,
-    classifier: CLASSIFIER,
-    erasing: ERASING,
-    cam: CAM,
-    seed: 0,
-    fill: p.meanPixel,
-    log,
-  });
+  await runBenchErasing(p, ERASING.steps);
   const erasingSeconds = (performance.now() - t0) / 1000;
   const steps = completedSteps(RUN_DIR);
   const summaries = Array.from({ length: ERASING.steps }, (_, i) => i + 1)

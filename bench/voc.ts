@@ -7,7 +7,7 @@ import { openDataset, validateDataset, type DatasetItem } from "../src/data/data
 import { meanPixel } from "../src/data/stats.js";
 import { packageRoot } from "../src/engine/native.js";
 import type { CamOptions } from "../src/stages/cam.js";
-import type { ErasingConfig } from "../src/stages/mine.js";
+import { runErasing, type ErasingConfig } from "../src/stages/mine.js";
 import type { ClassifierConfig } from "../src/stages/train-cls.js";
 
 export const VOC_DIR = process.env.AEPSL_VOC ?? resolve(packageRoot, "..", "shared", "data", "voc12-subset");
@@ -66,3 +66,24 @@ export const ERASING: ErasingConfig = {
 
 export const fmt = (v: number | null | undefined, digits = 1): string =>
   v === null || v === undefined || Number.isNaN(v) ? "–" : (v * 100).toFixed(digits);
+
+/** Timestamped progress lines on stderr. */
+export const benchLog = (l: string): void =>
+  console.error(`[${new Date().toISOString().slice(11, 19)}] ${l}`);
+
+/** Classifier training + adversarial erasing on the protocol, up to `steps` steps (resumes in RUN_DIR). */
+export async function runBenchErasing(p: Protocol, steps: number): Promise<void> {
+  await runErasing({
+    runDir: RUN_DIR,
+    trainItems: p.train,
+    extraItems: p.evaluation,
+    numClasses: p.classNames.length,
+    palette: p.palette,
+    classifier: CLASSIFIER,
+    erasing: { ...ERASING, steps },
+    cam: CAM,
+    seed: 0,
+    fill: p.meanPixel,
+    log: benchLog,
+  });
+}

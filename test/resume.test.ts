@@ -120,13 +120,8 @@ test("SIGINT mid-epoch saves a checkpoint at that batch; resuming gives the unin
         dir,
         model: net,
         items,
-        batchSize: 4,
-        epochs: 2,
+        hyper: { batchSize: 4, epochs: 2, lrBackbone: 0.05, lrHead: 0.05, momentum: 0.9, weightDecay: 1e-4 },
         seed: 5,
-        lrBackbone: 0.05,
-        lrHead: 0.05,
-        momentum: 0.9,
-        weightDecay: 1e-4,
         prepare: async (i, rng) => Float32Array.from({ length: 4 }, () => rng() + i / 24),
         step: (samples) => {
           if (++steps === signalAtStep) process.emit("SIGINT", "SIGINT"); // delivered synchronously

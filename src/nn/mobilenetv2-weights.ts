@@ -24,7 +24,7 @@ export interface ConvertedTensor {
 }
 
 /** torchvision MobileNetV2 inverted-residual settings: expansion t, channels c, repeats n, stride s. */
-const INVERTED_RESIDUAL_SETTINGS: readonly [number, number, number, number][] = [
+export const INVERTED_RESIDUAL_SETTINGS: readonly (readonly [number, number, number, number])[] = [
   [1, 16, 1, 1],
   [6, 24, 2, 2],
   [6, 32, 3, 2],

@@ -11,6 +11,7 @@ import { loadTensors } from "../engine/serialize.js";
 import { dispose, tidy, type Tensor } from "../engine/tensor.js";
 import { BatchNorm2d, Conv2d, Dropout, Linear, ReLU6, Sequential } from "./layers.js";
 import { Module } from "./module.js";
+import { INVERTED_RESIDUAL_SETTINGS } from "./mobilenetv2-weights.js";
 
 export type OutputStride = 8 | 16 | 32;
 
@@ -21,17 +22,6 @@ export interface MobileNetV2Options {
   /** Size of the ImageNet-style linear head; 0 for a backbone only. */
   numClasses?: number;
 }
-
-/** Expansion t, output channels c, repeats n, first stride s (torchvision's table). */
-const SETTINGS: [number, number, number, number][] = [
-  [1, 16, 1, 1],
-  [6, 24, 2, 2],
-  [6, 32, 3, 2],
-  [6, 64, 4, 2],
-  [6, 96, 3, 1],
-  [6, 160, 3, 2],
-  [6, 320, 1, 1],
-];
 
 export const MOBILENETV2_CHANNELS = 1280;
 
@@ -103,7 +93,7 @@ export class MobileNetV2 extends Module {
     let stride = 2;
     let dilation = 1;
     let inC = 32;
-    for (const [t, c, n, s] of SETTINGS) {
+    for (const [t, c, n, s] of INVERTED_RESIDUAL_SETTINGS) {
       for (let i = 0; i < n; i++) {
         let blockStride = i === 0 ? s : 1;
         let blockDilation = dilation;

@@ -12,21 +12,10 @@ import { CamClassifier } from "../nn/cam-classifier.js";
 import { extractCams, CamStore, type CamOptions } from "./cam.js";
 import { accumulateErase, mineRegions, type MinedRegions, type OverlapRule } from "./regions.js";
 import { isDone, markDone, readDone, stepDir } from "./run-dir.js";
+import type { ErasingConfig } from "../util/config.js";
 import { loadTrainingImage, trainClassifier, type ClassifierConfig } from "./train-cls.js";
 
-export interface ErasingConfig {
-  steps: number;
-  /** τ: a pixel belongs to a class's region when its normalised CAM ≥ τ. */
-  threshold: number;
-  /** Instead of τ: the top p% of each class's CAM values. */
-  topPercent: number | null;
-  /** Retrain each step from ImageNet weights (as the paper) or fine-tune the previous step's classifier. */
-  retrain: "imagenet" | "fine-tune";
-  epochsPerStep: number;
-  /** Stop when the classifier's final training mAP falls below this: it can no longer find the objects. */
-  stopWhenMapBelow: number;
-  overlap: OverlapRule;
-}
+export type { ErasingConfig } from "../util/config.js";
 
 export interface ErasingOptions {
   runDir: string;

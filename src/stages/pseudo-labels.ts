@@ -18,14 +18,11 @@ import {
   type OverlapRule,
 } from "./regions.js";
 import { markDone } from "./run-dir.js";
+import type { PseudoLabelConfig } from "../util/config.js";
 
 export type BackgroundCue = "cam" | "saliency" | "both";
 
-export interface PseudoLabelConfig {
-  background: BackgroundCue;
-  /** Background where the cue's foreground score (max CAM, or saliency) is below this. */
-  bgThreshold: number;
-}
+export type { PseudoLabelConfig } from "../util/config.js";
 
 export interface PseudoLabelOptions {
   runDir: string;

@@ -11,22 +11,12 @@ import { loadModelWeights } from "../engine/checkpoint.js";
 import { bceWithLogits, manualSeed, tensor } from "../engine/ops.js";
 import { meanAveragePrecision } from "../eval/metrics.js";
 import { CamClassifier } from "../nn/cam-classifier.js";
-import type { OutputStride } from "../nn/mobilenetv2.js";
+import type { ClassifierConfig } from "../util/config.js";
 import { markDone, writeJson } from "./run-dir.js";
 import { eraseRegions, imagesToTensor } from "./tensorize.js";
 import { runTrainingLoop, type EpochRecord, type TrainingResult } from "./training-loop.js";
 
-export interface ClassifierConfig {
-  outputStride: OutputStride;
-  cropSize: number;
-  scaleRange: [number, number];
-  batchSize: number;
-  epochs: number;
-  lrBackbone: number;
-  lrHead: number;
-  weightDecay: number;
-  momentum: number;
-}
+export type { ClassifierConfig } from "../util/config.js";
 
 export interface TrainClassifierOptions {
   /** Stage folder: checkpoints, metrics.json, DONE.json. */
@@ -94,13 +84,8 @@ export async function trainClassifier(o: TrainClassifierOptions): Promise<Classi
       dir: o.dir,
       model,
       items,
-      batchSize: cfg.batchSize,
-      epochs: cfg.epochs,
+      hyper: cfg,
       seed: o.seed,
-      lrBackbone: cfg.lrBackbone,
-      lrHead: cfg.lrHead,
-      momentum: cfg.momentum,
-      weightDecay: cfg.weightDecay,
       log: o.log,
       onStep: o.onStep,
       prepare: async (item, rng) => {

@@ -23,26 +23,12 @@ import {
 import { CamClassifier } from "../nn/cam-classifier.js";
 import { DeepLabLargeFov } from "../nn/deeplab.js";
 import type { OutputStride } from "../nn/mobilenetv2.js";
+import type { SegmentationConfig } from "../util/config.js";
 import { markDone, readJson, writeJson } from "./run-dir.js";
 import { imagesToTensor } from "./tensorize.js";
 import { runTrainingLoop, type TrainingResult } from "./training-loop.js";
 
-export interface SegmentationConfig {
-  outputStride: OutputStride;
-  cropSize: number;
-  scaleRange: [number, number];
-  batchSize: number;
-  epochs: number;
-  lrBackbone: number;
-  lrHead: number;
-  weightDecay: number;
-  momentum: number;
-  psl: boolean;
-  /** λ: weight of the online-label loss. */
-  pslLambda: number;
-  /** Online-label pixels whose weighted confidence is below this are ignored. */
-  pslMinConfidence: number;
-}
+export type { SegmentationConfig } from "../util/config.js";
 
 /**
  * PSL's online label: argmax over classes of probs × per-image class weights ([N, C]: 1 for background,
@@ -158,13 +144,8 @@ export async function trainSegmentation(o: TrainSegmentationOptions): Promise<Tr
       dir: o.dir,
       model,
       items,
-      batchSize: cfg.batchSize,
-      epochs: cfg.epochs,
+      hyper: cfg,
       seed: o.seed,
-      lrBackbone: cfg.lrBackbone,
-      lrHead: cfg.lrHead,
-      momentum: cfg.momentum,
-      weightDecay: cfg.weightDecay,
       log: o.log,
       onStep: o.onStep,
       prepare: async (item, rng) => {

@@ -23,13 +23,16 @@ export interface TrainingLoopOptions<I, S> {
   model: Module & { paramGroups(lrBackbone: number, lrHead: number): ParamGroup[] };
   items: I[];
   prepare: (item: I, rng: Rng) => Promise<S>;
-  batchSize: number;
-  epochs: number;
+  /** Batch size, epochs and SGD settings (a stage's config section has all of them). */
+  hyper: {
+    batchSize: number;
+    epochs: number;
+    lrBackbone: number;
+    lrHead: number;
+    momentum: number;
+    weightDecay: number;
+  };
   seed: number;
-  lrBackbone: number;
-  lrHead: number;
-  momentum: number;
-  weightDecay: number;
   /** One optimisation step on a batch: builds the loss (inside a tidy scope) and returns it as a number. */
   step: (samples: S[], items: I[]) => { loss: number; extra?: Record<string, number> };
   /** Extra per-epoch metrics from the values collected by step(). */
@@ -54,17 +57,18 @@ export interface TrainingResult {
 }
 
 export async function runTrainingLoop<I, S>(o: TrainingLoopOptions<I, S>): Promise<TrainingResult> {
+  const { batchSize, epochs, lrBackbone, lrHead, momentum, weightDecay } = o.hyper;
   const log = o.log ?? (() => {});
-  if (o.items.length < o.batchSize)
-    throw new Error(`${o.name}: ${o.items.length} image(s), fewer than one batch of ${o.batchSize}`);
+  if (o.items.length < batchSize)
+    throw new Error(`${o.name}: ${o.items.length} image(s), fewer than one batch of ${batchSize}`);
   await mkdir(o.dir, { recursive: true });
-  const optimizer = new SGD(o.model.paramGroups(o.lrBackbone, o.lrHead), {
-    lr: o.lrHead,
-    momentum: o.momentum,
-    weightDecay: o.weightDecay,
+  const optimizer = new SGD(o.model.paramGroups(lrBackbone, lrHead), {
+    lr: lrHead,
+    momentum,
+    weightDecay,
   });
-  const stepsPerEpoch = Math.floor(o.items.length / o.batchSize);
-  const schedule = polyLr(stepsPerEpoch * o.epochs, 0.9);
+  const stepsPerEpoch = Math.floor(o.items.length / batchSize);
+  const schedule = polyLr(stepsPerEpoch * epochs, 0.9);
   let records: EpochRecord[] = [];
   const resumed = loadCheckpoint(o.dir, o.model, optimizer);
   const startEpoch = resumed?.epoch ?? 0;
@@ -78,9 +82,9 @@ export async function runTrainingLoop<I, S>(o: TrainingLoopOptions<I, S>): Promi
   const loader = new BatchLoader<I, S>({
     items: o.items,
     prepare: o.prepare,
-    batchSize: o.batchSize,
+    batchSize,
     seed: o.seed,
-    epochs: o.epochs,
+    epochs: epochs,
     start: { epoch: startEpoch, batch: startBatch },
   });
   let images = 0;
@@ -89,7 +93,7 @@ export async function runTrainingLoop<I, S>(o: TrainingLoopOptions<I, S>): Promi
   // run resumes there.
   o.model.train();
   try {
-    for (let epoch = startEpoch; epoch < o.epochs; epoch++) {
+    for (let epoch = startEpoch; epoch < epochs; epoch++) {
       const t0 = performance.now();
       const wait0 = loader.stats().waitMs;
       const first = epoch === startEpoch ? startBatch : 0;
@@ -108,7 +112,7 @@ export async function runTrainingLoop<I, S>(o: TrainingLoopOptions<I, S>): Promi
           throw new Error(`${o.name}: loss became ${loss} at step ${optimizer.stepCount}`);
         lossSum += loss;
         images += batch.samples.length;
-        o.onStep?.(epoch * stepsPerEpoch + b + 1, o.epochs * stepsPerEpoch, { loss });
+        o.onStep?.(epoch * stepsPerEpoch + b + 1, epochs * stepsPerEpoch, { loss });
         if (stopRequested() && b + 1 < stepsPerEpoch) {
           await saveCheckpoint(o.dir, o.model, optimizer, {
             epoch,
@@ -131,7 +135,7 @@ export async function runTrainingLoop<I, S>(o: TrainingLoopOptions<I, S>): Promi
       };
       records.push(record);
       log(
-        `${o.name} epoch ${record.epoch}/${o.epochs}: ` +
+        `${o.name} epoch ${record.epoch}/${epochs}: ` +
           Object.entries(record)
             .filter(([k]) => k !== "epoch" && k !== "seconds" && k !== "dataWaitFraction")
             .map(([k, v]) => `${k} ${v.toFixed(4)}`)
@@ -143,7 +147,7 @@ export async function runTrainingLoop<I, S>(o: TrainingLoopOptions<I, S>): Promi
         step: optimizer.stepCount,
         metrics: records,
       });
-      if (stopRequested() && epoch + 1 < o.epochs) throw new TrainingInterrupted(o.dir);
+      if (stopRequested() && epoch + 1 < epochs) throw new TrainingInterrupted(o.dir);
     }
   } finally {
     loader.close();
