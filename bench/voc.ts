@@ -60,7 +60,7 @@ export const ERASING: ErasingConfig = {
   topPercent: null,
   retrain: "fine-tune",
   epochsPerStep: 3,
-  stopWhenMapBelow: 0.5,
+  stopMapRatio: 0.5,
   overlap: "higher-cam",
 };
 

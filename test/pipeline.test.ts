@@ -45,7 +45,7 @@ const config = applyOverrides(defaultConfig(), [
   ["cam.flip", "false"],
   ["erasing.steps", "2"],
   ["erasing.epochsPerStep", "1"],
-  ["erasing.stopWhenMapBelow", "0"],
+  ["erasing.stopMapRatio", "0"],
   ["segmentation.epochs", "1"],
   ["segmentation.cropSize", "96"],
   ["segmentation.batchSize", "4"],

@@ -186,7 +186,7 @@ export const DEMO_OVERRIDES: [string, string][] = [
   ["classifier.cropSize", "224"],
   ["erasing.steps", "3"],
   ["erasing.epochsPerStep", "3"],
-  ["erasing.stopWhenMapBelow", "0.3"],
+  ["erasing.stopMapRatio", "0.5"],
   ["segmentation.epochs", "15"],
   ["segmentation.cropSize", "224"],
   ["crf.enabled", "true"],

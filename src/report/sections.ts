@@ -153,7 +153,7 @@ export function classifierSection(run: RunData): string {
             integerX: true,
           }),
           "Training mAP per epoch. As regions are erased the classifier finds less evidence, so mAP drops; " +
-            "erasing stops when it falls below <code>erasing.stopWhenMapBelow</code>.",
+            "erasing stops when it falls below <code>erasing.stopMapRatio</code> × step 1's.",
         )
       : unavailable("Classifier mAP curves"),
   );

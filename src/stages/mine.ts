@@ -86,8 +86,11 @@ export async function runErasing(o: ErasingOptions): Promise<StepSummary[]> {
       onStep: (d, n, m) => o.onStep?.(`step ${t} train-cls`, d, n, m),
     });
     const finalMap = metrics.epochs.at(-1)?.map ?? 0;
-    if (t > 1 && finalMap < o.erasing.stopWhenMapBelow) {
-      const reason = `classifier training mAP ${(finalMap * 100).toFixed(1)} < ${(o.erasing.stopWhenMapBelow * 100).toFixed(0)}: the erased images no longer hold enough evidence`;
+    const firstMap = t > 1 ? readDone<StepSummary>(stepDir(o.runDir, 1)).final_map : finalMap;
+    if (t > 1 && finalMap < o.erasing.stopMapRatio * firstMap) {
+      const reason =
+        `classifier training mAP ${(finalMap * 100).toFixed(1)} < ${o.erasing.stopMapRatio} × step 1's ` +
+        `${(firstMap * 100).toFixed(1)}: the erased images no longer hold enough evidence`;
       log(`erasing step ${t}: stopping — ${reason}`);
       const s = { step: t, stopped: true, reason, final_map: finalMap };
       await markDone(dir, { ...s });

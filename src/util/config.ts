@@ -50,8 +50,11 @@ export interface ErasingConfig {
   topPercent: number | null;
   retrain: "imagenet" | "fine-tune";
   epochsPerStep: number;
-  /** Stop erasing early once the classifier's mAP on erased images drops below this. */
-  stopWhenMapBelow: number;
+  /**
+   * Stop erasing once the classifier's final training mAP on the erased images falls below this fraction
+   * of step 1's: the erased images no longer hold enough evidence (the paper's stopping signal).
+   */
+  stopMapRatio: number;
   /** Pixels mined for several classes: keep the class with the higher CAM, or mark them ignored. */
   overlap: "higher-cam" | "ignore";
 }
@@ -131,7 +134,7 @@ export function defaultConfig(): Config {
       topPercent: null,
       retrain: "fine-tune",
       epochsPerStep: 3,
-      stopWhenMapBelow: 0.5,
+      stopMapRatio: 0.5,
       overlap: "higher-cam",
     },
     pseudoLabels: { background: "cam", bgThreshold: 0.2 },
@@ -303,7 +306,7 @@ const SCHEMA: SchemaOf<Config> = {
     topPercent: nullable(num((x) => x > 0 && x <= 100, "a percentage in (0, 100]")),
     retrain: oneOf("imagenet", "fine-tune"),
     epochsPerStep: positiveInt,
-    stopWhenMapBelow: fraction,
+    stopMapRatio: fraction,
     overlap: oneOf("higher-cam", "ignore"),
   },
   pseudoLabels: {
