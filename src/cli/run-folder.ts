@@ -27,7 +27,8 @@ export async function openRun(
 ): Promise<{ runDir: string; config: Config }> {
   const runDir = resolve(o.out);
   let config = ctx.config;
-  if (o.data) config = { ...config, data: { ...config.data, dir: resolve(o.data) } };
+  if (o.data) config = { ...config, data: { ...config.data, dir: o.data } };
+  if (config.data.dir) config = { ...config, data: { ...config.data, dir: resolve(config.data.dir) } };
   const savedPath = join(runDir, "config.json");
   if (o.force && existsSync(runDir)) {
     if (existsSync(runDir) && readdirSync(runDir).length && !existsSync(savedPath))
@@ -37,6 +38,15 @@ export async function openRun(
   if (existsSync(savedPath)) {
     const saved = validateConfig(readJson(savedPath), savedPath);
     const asked = ctx.configPath || ctx.overrides.length || o.data;
+    // A run refused before any stage started (e.g. on a dataset problem) may be retried with new settings.
+    const started = existsSync(join(runDir, "dataset.json"));
+    if (asked && !started && formatConfigJson(saved) !== formatConfigJson(config)) {
+      requireDataDir(config);
+      await saveResolvedConfig(runDir, config);
+      ctx.log.setRunDir(runDir);
+      ctx.log.info(`${runDir}: no stage had started; using the new configuration`);
+      return { runDir, config };
+    }
     if (asked && formatConfigJson(saved) !== formatConfigJson(config))
       throw new Error(
         `${runDir} was started with a different configuration (${savedPath}); ` +
@@ -52,7 +62,6 @@ export async function openRun(
       `${runDir} exists and is not an aepsl run: choose another --out (or --force to replace it)`,
     );
   requireDataDir(config);
-  config = { ...config, data: { ...config.data, dir: resolve(config.data.dir) } };
   await saveResolvedConfig(runDir, config);
   ctx.log.setRunDir(runDir);
   return { runDir, config };

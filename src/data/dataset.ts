@@ -10,7 +10,7 @@ import { readdir, readFile, stat } from "node:fs/promises";
 import { extname, join, resolve } from "node:path";
 import { InputError, ValidationError } from "../util/errors.js";
 import { classIndex, readClassesTxt, vocClasses, type ClassSet } from "./classes.js";
-import { imageSize } from "./image.js";
+import { loadRgb } from "./image.js";
 import { readIndexedPng } from "./png.js";
 import { IGNORE_INDEX } from "./types.js";
 
@@ -332,7 +332,10 @@ export async function openDataset(dir: string, opts: OpenDatasetOptions = {}): P
 }
 
 export interface ValidateOptions {
-  /** Read every image header and decode every mask (sizes, mask values). Default true. */
+  /**
+   * Decode every image in full (a header can be fine while the data is truncated or corrupt, which
+   * would otherwise only fail mid-training) and every mask (sizes, mask values). Default true.
+   */
   checkImages?: boolean;
   /** Drop items with problems instead of throwing; dataset-wide problems still throw. */
   skipBad?: boolean;
@@ -355,14 +358,16 @@ export async function validateDataset(ds: Dataset, opts: ValidateOptions = {}): 
   const order = new Map(ds.items.map((it, i) => [it.id, i]));
   const numClasses = ds.classes.names.length;
   if (opts.checkImages ?? true) {
+    const undecodable: DatasetItem[] = [];
     await mapLimit(ds.items, opts.concurrency ?? 8, async (item) => {
       const add = (error: InputError) => problems.push({ id: item.id, error });
       let size: { width: number; height: number } | null = null;
       try {
-        size = await imageSize(item.imagePath);
+        const { width, height } = await loadRgb(item.imagePath);
+        size = { width, height };
       } catch (err) {
         if (!(err instanceof InputError)) throw err;
-        add(err);
+        undecodable.push(item);
       }
       if (!item.maskPath) return;
       try {
@@ -389,6 +394,16 @@ export async function validateDataset(ds: Dataset, opts: ValidateOptions = {}): 
         add(err);
       }
     });
+    // libvips keeps one global error log, so a decode failing while others run can report "Unknown
+    // error" or another file's message: decode the failures again one at a time for their own reason.
+    for (const item of undecodable) {
+      try {
+        await loadRgb(item.imagePath);
+      } catch (err) {
+        if (!(err instanceof InputError)) throw err;
+        problems.push({ id: item.id, error: err });
+      }
+    }
   }
 
   if (problems.length === 0) return { items: ds.items, skipped: [] };
