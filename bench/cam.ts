@@ -41,6 +41,9 @@ async function main(): Promise<void> {
   const at = (th: number) => seeds.thresholds.find((r) => Math.abs(r.threshold - th) < 1e-9)!;
   const def = at(0.2);
   const camRecords = store.records.size;
+  const dataWait =
+    cls.epochs.reduce((a, e) => a + e.dataWaitFraction * e.seconds, 0) /
+    cls.epochs.reduce((a, e) => a + e.seconds, 0);
   const info = engineInfo();
   const result = {
     command: "npm run bench:cam",
@@ -57,6 +60,7 @@ async function main(): Promise<void> {
     best_cam_miou: seeds.best.miou,
     best_cam_miou7: seeds.best.miou7,
     train_images_per_s: cls.imagesPerSecond,
+    data_wait_fraction: dataWait,
     classifier_seconds: cls.seconds,
     cam_images: camRecords,
     wall_seconds_this_run: wall,
@@ -79,6 +83,7 @@ async function main(): Promise<void> {
     `| CAM seed mIoU, 21-class, θ = 0.20 | ${fmt(def.miou)} | 20.9 |`,
     `| best θ (7-class) | ${seeds.best.threshold} → ${fmt(seeds.best.miou7)} / ${fmt(seeds.best.miou)} | 0.25 → 40.75 |`,
     `| training images/s | ${cls.imagesPerSecond.toFixed(1)} | – |`,
+    `| share of training time waiting for decoded batches | ${fmt(dataWait)}% | – |`,
     `| classifier training time | ${(cls.seconds / 60).toFixed(1)} min | 27 min (7 epochs) |`,
     "",
     "Per class IoU at θ = 0.20: " +
