@@ -137,7 +137,8 @@ export function defaultConfig(): Config {
       stopMapRatio: 0.5,
       overlap: "higher-cam",
     },
-    pseudoLabels: { background: "cam", bgThreshold: 0.2 },
+    // "both" (low CAM and low MB+ saliency) gave the best pseudo-labels after erasing in bench:mine.
+    pseudoLabels: { background: "both", bgThreshold: 0.2 },
     segmentation: {
       outputStride: 16,
       cropSize: 256,
