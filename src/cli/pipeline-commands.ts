@@ -39,7 +39,11 @@ registerCommand({
     const { runDir, config } = await openRun({ ...options, create: true }, ctx);
     const { runPipeline } = await import("../pipeline.js");
     const result = await runPipeline(runDir, config, ctx.log);
-    ctx.out(`run finished: ${result.runDir} (erasing steps used: ${result.steps.join(", ")})\n`);
+    const { writeReport } = await import("../report/report.js");
+    const report = await writeReport(runDir);
+    ctx.out(
+      `run finished: ${result.runDir} (erasing steps used: ${result.steps.join(", ")})\nreport: ${report}\n`,
+    );
   },
 });
 
