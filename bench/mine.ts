@@ -46,7 +46,7 @@ async function main(): Promise<void> {
         steps: useSteps,
         overlap: ERASING.overlap,
         palette: p.palette,
-        config: { background: cue, bgThreshold: 0.2 },
+        config: { background: cue, bgThreshold: 0.2, laterStepSaliency: 0 },
         saliency: (img) => mbdSaliency(img),
       });
       const e = await evaluatePseudoLabels(outDir, p.evaluation, p.classNames.length);

@@ -51,6 +51,7 @@ const config = applyOverrides(defaultConfig(), [
   ["segmentation.batchSize", "4"],
   ["crf.enabled", "true"],
   ["crf.iterations", "2"],
+  ["pseudoLabels.laterStepSaliency", "0.5"],
 ]);
 
 test("the whole pipeline runs, resumes as a no-op, and leaves the dataset untouched", async () => {

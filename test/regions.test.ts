@@ -106,3 +106,15 @@ test("erased regions stay aligned with their mask under crop, padding and flip",
     }
   }
 });
+
+test("saliency gating drops a later step's mined pixels where the image is not salient", async () => {
+  const { gateBySaliency } = await import("../src/stages/regions.js");
+  const r = { cls: Uint8Array.of(8, 8, 12, 0), value: Float32Array.of(0.9, 0.7, 0.6, 0) };
+  const g = gateBySaliency(r, Float32Array.of(0.9, 0.2, 0.5, 1), 0.5);
+  assert.deepEqual(g.cls, Uint8Array.of(8, 0, 12, 0));
+  assert.deepEqual(
+    Array.from(g.value, (v) => +v.toFixed(2)),
+    [0.9, 0, 0.6, 0],
+  );
+  assert.deepEqual(r.cls, Uint8Array.of(8, 8, 12, 0), "the input is not modified");
+});

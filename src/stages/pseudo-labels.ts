@@ -11,6 +11,7 @@ import { ConfusionMatrix } from "../eval/metrics.js";
 import { loadStepRegions } from "./mine.js";
 import {
   camBackground,
+  gateBySaliency,
   maxInto,
   synthesizePseudoLabel,
   unionRegions,
@@ -39,38 +40,57 @@ export interface PseudoLabelOptions {
   onImage?: (done: number, total: number) => void;
 }
 
-/** The object regions (union over steps) and the strongest CAM over steps for one image. */
-export async function unionForImage(runDir: string, steps: number[], id: string, overlap: OverlapRule) {
+/**
+ * The object regions (union over steps) and the strongest CAM over steps for one image. With a gate,
+ * regions of steps after the first count only where the saliency map reaches gate.min.
+ */
+export async function unionForImage(
+  runDir: string,
+  steps: number[],
+  id: string,
+  overlap: OverlapRule,
+  gate?: { saliency: Float32Array; min: number },
+) {
   const perStep: MinedRegions[] = [];
   let maxCam: Float32Array | null = null;
   let size = { width: 0, height: 0 };
   for (const t of steps) {
     const r = await loadStepRegions(runDir, t, id);
     size = { width: r.width, height: r.height };
-    perStep.push(r);
+    perStep.push(gate && perStep.length > 0 ? gateBySaliency(r, gate.saliency, gate.min) : r);
     if (!maxCam) maxCam = r.maxCam.slice();
     else maxInto(maxCam, r.maxCam);
   }
   return { regions: unionRegions(perStep, overlap), maxCam: maxCam!, ...size };
 }
 
-/** Background confidence in [0, 1] from the configured cue. */
-export async function backgroundConfidence(
+/** The salient-object map of an image (for the saliency cues and the later-step gate). */
+async function saliencyOf(
   item: DatasetItem,
-  maxCam: Float32Array,
-  o: Pick<PseudoLabelOptions, "config" | "saliency">,
+  o: Pick<PseudoLabelOptions, "saliency" | "config">,
 ): Promise<Float32Array> {
-  const fromCam = camBackground(maxCam);
-  if (o.config.background === "cam") return fromCam;
   if (!o.saliency)
-    throw new Error(`pseudo-labels: background cue '${o.config.background}' needs a saliency detector`);
-  const sal = o.saliency(await loadRgb(item.imagePath)).data;
-  if (sal.length !== maxCam.length)
-    throw new Error(`${item.imagePath}: saliency map size does not match the CAMs`);
+    throw new Error(
+      `pseudo-labels: background cue '${o.config.background}' and the saliency gate need a saliency detector`,
+    );
+  return o.saliency(await loadRgb(item.imagePath)).data;
+}
+
+/** Background confidence in [0, 1] from the configured cue. */
+export function backgroundConfidence(
+  maxCam: Float32Array,
+  sal: Float32Array | null,
+  cue: BackgroundCue,
+  file: string,
+): Float32Array {
+  const fromCam = camBackground(maxCam);
+  if (cue === "cam") return fromCam;
+  if (!sal || sal.length !== maxCam.length)
+    throw new Error(`${file}: saliency map missing or not the size of the CAMs`);
   const out = new Float32Array(sal.length);
   for (let i = 0; i < out.length; i++) {
     const s = 1 - sal[i];
-    out[i] = o.config.background === "saliency" ? s : Math.min(s, fromCam[i]);
+    out[i] = cue === "saliency" ? s : Math.min(s, fromCam[i]);
   }
   return out;
 }
@@ -94,8 +114,11 @@ export async function pseudoLabelFor(
   item: DatasetItem,
   o: Pick<PseudoLabelOptions, "runDir" | "steps" | "overlap" | "config" | "saliency">,
 ): Promise<{ data: Uint8Array; width: number; height: number }> {
-  const { regions, maxCam, width, height } = await unionForImage(o.runDir, o.steps, item.id, o.overlap);
-  const background = await backgroundConfidence(item, maxCam, o);
+  const gateMin = o.config.laterStepSaliency;
+  const sal = o.config.background !== "cam" || gateMin > 0 ? await saliencyOf(item, o) : null;
+  const gate = gateMin > 0 && sal ? { saliency: sal, min: gateMin } : undefined;
+  const { regions, maxCam, width, height } = await unionForImage(o.runDir, o.steps, item.id, o.overlap, gate);
+  const background = backgroundConfidence(maxCam, sal, o.config.background, item.imagePath);
   const data = synthesizePseudoLabel({
     regions: regions.cls,
     background,

@@ -116,3 +116,19 @@ export function camBackground(maxCam: Float32Array): Float32Array {
 export function maxInto(acc: Float32Array, v: Float32Array): void {
   for (let i = 0; i < acc.length; i++) if (v[i] > acc[i]) acc[i] = v[i];
 }
+
+/**
+ * Keeps a step's mined pixels only where the salient-object map agrees (saliency ≥ min). Used for steps
+ * after the first, whose regions tend to bleed into the background once the object's core is erased.
+ */
+export function gateBySaliency(r: MinedRegions, saliency: Float32Array, min: number): MinedRegions {
+  const cls = r.cls.slice();
+  const value = r.value.slice();
+  for (let i = 0; i < cls.length; i++) {
+    if (cls[i] !== 0 && saliency[i] < min) {
+      cls[i] = 0;
+      value[i] = 0;
+    }
+  }
+  return { cls, value };
+}

@@ -62,6 +62,11 @@ export interface ErasingConfig {
 export interface PseudoLabelConfig {
   background: "cam" | "saliency" | "both";
   bgThreshold: number;
+  /**
+   * Regions mined at steps after the first count only where the MB+ saliency map reaches this (0 = off):
+   * later steps tend to bleed into the background once an object's core is erased.
+   */
+  laterStepSaliency: number;
 }
 
 export interface SegmentationConfig {
@@ -138,7 +143,7 @@ export function defaultConfig(): Config {
       overlap: "higher-cam",
     },
     // "both" (low CAM and low MB+ saliency) gave the best pseudo-labels after erasing in bench:mine.
-    pseudoLabels: { background: "both", bgThreshold: 0.2 },
+    pseudoLabels: { background: "both", bgThreshold: 0.2, laterStepSaliency: 0 },
     segmentation: {
       outputStride: 16,
       cropSize: 256,
@@ -313,6 +318,7 @@ const SCHEMA: SchemaOf<Config> = {
   pseudoLabels: {
     background: oneOf("cam", "saliency", "both"),
     bgThreshold: fraction,
+    laterStepSaliency: fraction,
   },
   segmentation: {
     outputStride,
