@@ -6,7 +6,7 @@ import { augment } from "../data/augment.js";
 import type { DatasetItem } from "../data/dataset.js";
 import { loadRgb } from "../data/image.js";
 import { readIndexedPng } from "../data/png.js";
-import type { RgbImage } from "../data/types.js";
+import { IMAGENET_MEAN_U8, type RgbImage } from "../data/types.js";
 import { loadModelWeights } from "../engine/checkpoint.js";
 import { bceWithLogits, manualSeed, tensor } from "../engine/ops.js";
 import { meanAveragePrecision } from "../eval/metrics.js";
@@ -75,7 +75,7 @@ export async function trainClassifier(o: TrainClassifierOptions): Promise<Classi
   manualSeed(o.seed);
   const model = new CamClassifier(numFg, { outputStride: cfg.outputStride, imagenet: !o.initFrom });
   if (o.initFrom) loadModelWeights(o.initFrom, model);
-  const fill = o.eraseFill ?? [124, 116, 104];
+  const fill = o.eraseFill ?? IMAGENET_MEAN_U8;
   let scores: Float32Array[] = [];
   let targets: Float32Array[] = [];
   try {

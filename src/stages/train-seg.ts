@@ -8,7 +8,7 @@ import { augment } from "../data/augment.js";
 import type { DatasetItem } from "../data/dataset.js";
 import { loadRgb } from "../data/image.js";
 import { readIndexedPng } from "../data/png.js";
-import { IGNORE_INDEX, type RgbImage } from "../data/types.js";
+import { IGNORE_INDEX, IMAGENET_MEAN_U8, type RgbImage } from "../data/types.js";
 import { loadModelWeights } from "../engine/checkpoint.js";
 import {
   crossEntropy,
@@ -135,7 +135,7 @@ export async function trainSegmentation(o: TrainSegmentationOptions): Promise<Tr
   const items = o.items.filter((it) => (o.labels === "ground-truth" ? !!it.maskPath : true));
   manualSeed(o.seed);
   const model = new DeepLabLargeFov({ numClasses: o.numClasses, outputStride: cfg.outputStride });
-  const fill = o.fill ?? [124, 116, 104];
+  const fill = o.fill ?? IMAGENET_MEAN_U8;
   let pslLossSum = 0;
   let steps = 0;
   try {

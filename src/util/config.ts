@@ -281,6 +281,14 @@ function listOf(item: Field, expected: string, ok: (xs: unknown[]) => boolean = 
 
 const outputStride = oneOf(8, 16, 32);
 
+// Shared by the classifier and segmentation sections.
+const scaleRange = listOf(
+  positive,
+  "a pair [min, max] of positive numbers with min <= max",
+  (xs) => xs.length === 2 && (xs[0] as number) <= (xs[1] as number),
+);
+const momentum = num((x) => x >= 0 && x < 1, "a number in [0, 1)");
+
 const SCHEMA: SchemaOf<Config> = {
   profile: oneOf("default", "quick"),
   seed: nonNegativeInt,
@@ -289,17 +297,13 @@ const SCHEMA: SchemaOf<Config> = {
   classifier: {
     outputStride,
     cropSize: positiveInt,
-    scaleRange: listOf(
-      positive,
-      "a pair [min, max] of positive numbers with min <= max",
-      (xs) => xs.length === 2 && (xs[0] as number) <= (xs[1] as number),
-    ),
+    scaleRange,
     batchSize: positiveInt,
     epochs: positiveInt,
     lrBackbone: positive,
     lrHead: positive,
     weightDecay: nonNegative,
-    momentum: num((x) => x >= 0 && x < 1, "a number in [0, 1)"),
+    momentum,
   },
   cam: {
     scales: listOf(positive, "a non-empty list of positive numbers", (xs) => xs.length > 0),
@@ -323,17 +327,13 @@ const SCHEMA: SchemaOf<Config> = {
   segmentation: {
     outputStride,
     cropSize: positiveInt,
-    scaleRange: listOf(
-      positive,
-      "a pair [min, max] of positive numbers with min <= max",
-      (xs) => xs.length === 2 && (xs[0] as number) <= (xs[1] as number),
-    ),
+    scaleRange,
     batchSize: positiveInt,
     epochs: positiveInt,
     lrBackbone: positive,
     lrHead: positive,
     weightDecay: nonNegative,
-    momentum: num((x) => x >= 0 && x < 1, "a number in [0, 1)"),
+    momentum,
     psl: boolean,
     pslLambda: nonNegative,
     pslMinConfidence: fraction,
