@@ -13,22 +13,15 @@ import { makePseudoLabels, type BackgroundCue } from "../src/stages/pseudo-label
 import { readJson, writeJson } from "../src/stages/run-dir.js";
 import { imageLevelScores, trainSegmentation, type SegmentationConfig } from "../src/stages/train-seg.js";
 import { CRF_DEFAULTS } from "../src/postprocess/crf.js";
+import { defaultConfig } from "../src/util/config.js";
 import { writeBenchResults } from "./common.js";
 import { CLASSIFIER, ERASING, fmt, loadProtocol, RUN_DIR } from "./voc.js";
 
+// The default segmentation settings, 2 epochs unless BENCH_SEG_EPOCHS says otherwise; PSL per row.
 const SEG: SegmentationConfig = {
-  outputStride: 16,
-  cropSize: 256,
-  scaleRange: [0.7, 1.3],
-  batchSize: 8,
+  ...defaultConfig().segmentation,
   epochs: Number(process.env.BENCH_SEG_EPOCHS ?? 2),
-  lrBackbone: 0.001,
-  lrHead: 0.01,
-  weightDecay: 1e-4,
-  momentum: 0.9,
   psl: false,
-  pslLambda: 1,
-  pslMinConfidence: 0,
 };
 
 interface Row {

@@ -5,6 +5,7 @@ import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { openDataset, validateDataset, type DatasetItem } from "../src/data/dataset.js";
 import { meanPixel } from "../src/data/stats.js";
+import { defaultConfig } from "../src/util/config.js";
 import { packageRoot } from "../src/engine/native.js";
 import type { CamOptions } from "../src/stages/cam.js";
 import { runErasing, type ErasingConfig } from "../src/stages/mine.js";
@@ -40,28 +41,17 @@ export async function loadProtocol(): Promise<Protocol> {
   };
 }
 
+// The default profile, so the benchmarks measure what `aepsl run` does; epochs/steps can be shortened.
 export const CLASSIFIER: ClassifierConfig = {
-  outputStride: 16,
-  cropSize: 256,
-  scaleRange: [0.7, 1.3],
-  batchSize: 8,
-  epochs: Number(process.env.BENCH_CLS_EPOCHS ?? 5),
-  lrBackbone: 0.01,
-  lrHead: 0.1,
-  weightDecay: 1e-4,
-  momentum: 0.9,
+  ...defaultConfig().classifier,
+  epochs: Number(process.env.BENCH_CLS_EPOCHS ?? defaultConfig().classifier.epochs),
 };
 
-export const CAM: CamOptions = { scales: [1, 0.5, 1.5], flip: true };
+export const CAM: CamOptions = { scales: defaultConfig().cam.scales, flip: defaultConfig().cam.flip };
 
 export const ERASING: ErasingConfig = {
-  steps: Number(process.env.BENCH_STEPS ?? 3),
-  threshold: 0.5,
-  topPercent: null,
-  retrain: "fine-tune",
-  epochsPerStep: 3,
-  stopMapRatio: 0.5,
-  overlap: "higher-cam",
+  ...defaultConfig().erasing,
+  steps: Number(process.env.BENCH_STEPS ?? defaultConfig().erasing.steps),
 };
 
 export const fmt = (v: number | null | undefined, digits = 1): string =>

@@ -22,7 +22,8 @@ export interface DataConfig {
   skipBad: boolean;
 }
 
-export interface ClassifierConfig {
+/** What a training stage needs: network stride, augmentation, batch, schedule and SGD settings. */
+export interface TrainingConfig {
   outputStride: OutputStride;
   cropSize: number;
   /** Random rescale range [min, max] applied before cropping. */
@@ -34,6 +35,8 @@ export interface ClassifierConfig {
   weightDecay: number;
   momentum: number;
 }
+
+export type ClassifierConfig = TrainingConfig;
 
 export interface CamConfig {
   /** Test-time scales whose CAMs are averaged. */
@@ -69,17 +72,7 @@ export interface PseudoLabelConfig {
   laterStepSaliency: number;
 }
 
-export interface SegmentationConfig {
-  outputStride: OutputStride;
-  cropSize: number;
-  /** Random rescale range [min, max] applied before cropping. */
-  scaleRange: [number, number];
-  batchSize: number;
-  epochs: number;
-  lrBackbone: number;
-  lrHead: number;
-  weightDecay: number;
-  momentum: number;
+export interface SegmentationConfig extends TrainingConfig {
   /** Online prohibitive segmentation learning (PSL). */
   psl: boolean;
   pslLambda: number;
