@@ -24,6 +24,8 @@ export interface DatasetInfo {
   palette: number[];
   meanPixel: [number, number, number];
   trainSplit: string;
+  /** Split whose ids were left out of training. */
+  trainExclude?: string;
   trainImages: number;
   evalSplit?: string;
   evalImages: number;
@@ -39,12 +41,13 @@ export interface PreparedData {
 /** Opens and validates the dataset (all problems at once, or skipped with --skip-bad into skipped.json). */
 export async function prepareData(runDir: string, config: Config, log: Logger): Promise<PreparedData> {
   const dir = config.data.dir;
-  const load = async (split: string) => {
+  const load = async (split: string, exclude?: Set<string>) => {
     const ds = await openDataset(dir, { split });
+    if (exclude) ds.items = ds.items.filter((it) => !exclude.has(it.id));
     const { items, skipped } = await validateDataset(ds, { skipBad: config.data.skipBad });
     return { ds, items, skipped };
   };
-  const train = await load(config.data.trainSplit);
+  const train = await load(config.data.trainSplit, await excludedIds(dir, config.data.trainExclude));
   const evaluation = config.data.evalSplit ? await load(config.data.evalSplit) : null;
   const skipped = [...train.skipped, ...(evaluation?.skipped ?? [])];
   if (skipped.length) {
@@ -60,12 +63,22 @@ export async function prepareData(runDir: string, config: Config, log: Logger): 
         palette: Array.from(train.ds.classes.palette),
         meanPixel: await meanPixel(train.items),
         trainSplit: config.data.trainSplit,
+        ...(config.data.trainExclude ? { trainExclude: config.data.trainExclude } : {}),
         trainImages: train.items.length,
         evalSplit: config.data.evalSplit,
         evalImages: evaluation?.items.length ?? 0,
       };
   await writeJson(infoPath, info);
   return { info, palette: train.ds.classes.palette, train: train.items, evaluation: evaluation?.items ?? [] };
+}
+
+/** The ids of data.trainExclude's split (a missing or empty split file is an error, not "exclude nothing"). */
+async function excludedIds(dir: string, split: string | undefined): Promise<Set<string> | undefined> {
+  if (!split) return undefined;
+  const ds = await openDataset(dir, { split });
+  const fatal = ds.problems.find((p) => p.id === undefined);
+  if (fatal) throw fatal.error;
+  return new Set(ds.items.map((it) => it.id));
 }
 
 /** Progress bars keyed by stage label, created on first report and finished on the last. */
@@ -122,7 +135,7 @@ export async function runPipeline(
   const data = await timed("prepare", () => prepareData(runDir, config, log));
   const { info } = data;
   log.info(
-    `data: ${info.trainImages} training images${info.evalSplit ? `, ${info.evalImages} in '${info.evalSplit}'` : ""}; ` +
+    `data: ${info.trainImages} training images${info.trainExclude ? ` ('${info.trainSplit}' minus '${info.trainExclude}')` : ""}${info.evalSplit ? `, ${info.evalImages} in '${info.evalSplit}'` : ""}; ` +
       `${info.classNames.length} classes; mean pixel ${info.meanPixel.join(",")}`,
   );
   const numClasses = info.classNames.length;
