@@ -3,8 +3,11 @@ import { test } from "node:test";
 import {
   accumulateErase,
   camBackground,
+  classesToMine,
   mineRegions,
+  selectBands,
   synthesizePseudoLabel,
+  thresholdAtStep,
   topPercentThreshold,
   unionRegions,
 } from "../src/stages/regions.js";
@@ -41,6 +44,32 @@ test("mining takes CAM ≥ τ per class and resolves overlaps by the higher CAM 
   const top = mineRegions(cams, [8, 12], 4, { threshold: 0, topPercent: 25, overlap: "higher-cam" });
   assert.deepEqual(top.cls, Uint8Array.of(8, 0, 12, 0));
   assert.equal(topPercentThreshold(Float32Array.of(0.1, 0.4, 0.3, 0.2), 50), Math.fround(0.3));
+});
+
+test("later steps: τ rises per step (capped), and only classes still recognised are mined", () => {
+  assert.equal(thresholdAtStep(0.5, 0.15, 1), 0.5);
+  assert.ok(Math.abs(thresholdAtStep(0.5, 0.15, 3) - 0.8) < 1e-12);
+  assert.equal(thresholdAtStep(0.5, 0.15, 9), 0.95);
+  assert.equal(thresholdAtStep(0.5, 0, 3), 0.5);
+  // Scores are indexed c − 1: cat (8) scores 0.9, dog (12) scores 0.4 on the erased image.
+  const scores = new Float32Array(20);
+  scores[7] = 0.9;
+  scores[11] = 0.4;
+  assert.deepEqual(classesToMine([8, 12], scores, 1, 0.8), [8, 12], "step 1 mines every labelled class");
+  assert.deepEqual(classesToMine([8, 12], scores, 2, 0.8), [8]);
+  assert.deepEqual(classesToMine([8, 12], scores, 2, 0), [8, 12], "minScore 0 turns the gate off");
+  // The dog's band alone, then mined: only its pixels ≥ τ.
+  const dog = selectBands(cams, [8, 12], [12], 4);
+  assert.deepEqual(
+    Array.from(dog, (v) => +v.toFixed(2)),
+    [0.1, 0.7, 0.8, 0.3],
+  );
+  assert.deepEqual(
+    mineRegions(dog, [12], 4, { threshold: 0.75, overlap: "higher-cam" }).cls,
+    Uint8Array.of(0, 0, 12, 0),
+  );
+  assert.equal(selectBands(cams, [8, 12], [], 4).length, 0);
+  assert.throws(() => selectBands(cams, [8, 12], [3], 4), /class 3 is not among/);
 });
 
 test("erase masks accumulate across steps", () => {

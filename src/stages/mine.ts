@@ -10,7 +10,15 @@ import { readIndexedPng, writeIndexedPng } from "../data/png.js";
 import { loadModelWeights } from "../engine/checkpoint.js";
 import { CamClassifier } from "../nn/cam-classifier.js";
 import { extractCams, CamStore, type CamOptions } from "./cam.js";
-import { accumulateErase, mineRegions, type MinedRegions, type OverlapRule } from "./regions.js";
+import {
+  accumulateErase,
+  classesToMine,
+  mineRegions,
+  selectBands,
+  thresholdAtStep,
+  type MinedRegions,
+  type OverlapRule,
+} from "./regions.js";
 import { isDone, markDone, readDone, stepDir } from "./run-dir.js";
 import type { ErasingConfig } from "../util/config.js";
 import { loadTrainingImage, trainClassifier, type ClassifierConfig } from "./train-cls.js";
@@ -40,6 +48,35 @@ export interface StepSummary {
   stopped: boolean;
   reason?: string;
   final_map: number;
+  /** The settings the step was mined with (absent in folders written before they were recorded). */
+  mining?: MiningSettings;
+}
+
+type MiningSettings = Pick<
+  ErasingConfig,
+  "threshold" | "thresholdIncrease" | "minScore" | "topPercent" | "overlap" | "retrain" | "epochsPerStep"
+>;
+
+function miningSettings(e: ErasingConfig): MiningSettings {
+  const { threshold, thresholdIncrease, minScore, topPercent, overlap, retrain, epochsPerStep } = e;
+  return { threshold, thresholdIncrease, minScore, topPercent, overlap, retrain, epochsPerStep };
+}
+
+/** A finished step mined with other settings would silently mix two methods in one union: refuse. */
+function checkSameSettings(dir: string, s: StepSummary, current: MiningSettings): void {
+  if (!s.mining) return;
+  // Step 1 trains from ImageNet and mines with the base τ: the later-step settings do not touch it.
+  const keys: (keyof MiningSettings)[] =
+    s.step === 1
+      ? ["threshold", "topPercent", "overlap"]
+      : (Object.keys(current) as (keyof MiningSettings)[]);
+  const differ = keys.filter((k) => JSON.stringify(s.mining![k]) !== JSON.stringify(current[k]));
+  if (differ.length)
+    throw new Error(
+      `${dir}: finished with other erasing settings (${differ
+        .map((k) => `${k}: ${JSON.stringify(s.mining![k])} there, ${JSON.stringify(current[k])} now`)
+        .join("; ")}); use a new run folder, or --force to start over`,
+    );
 }
 
 const regionsDir = (runDir: string, t: number) => join(stepDir(runDir, t), "regions");
@@ -63,6 +100,7 @@ export async function runErasing(o: ErasingOptions): Promise<StepSummary[]> {
     const dir = stepDir(o.runDir, t);
     if (isDone(dir)) {
       const s = readDone<StepSummary>(dir);
+      checkSameSettings(dir, s, miningSettings(o.erasing));
       summaries.push(s);
       log(`erasing step ${t}: already done${s.stopped ? ` (stopped: ${s.reason})` : ""}`);
       if (s.stopped) break;
@@ -92,7 +130,7 @@ export async function runErasing(o: ErasingOptions): Promise<StepSummary[]> {
         `classifier training mAP ${(finalMap * 100).toFixed(1)} < ${o.erasing.stopMapRatio} × step 1's ` +
         `${(firstMap * 100).toFixed(1)}: the erased images no longer hold enough evidence`;
       log(`erasing step ${t}: stopping — ${reason}`);
-      const s = { step: t, stopped: true, reason, final_map: finalMap };
+      const s = { step: t, stopped: true, reason, final_map: finalMap, mining: miningSettings(o.erasing) };
       await markDone(dir, { ...s });
       summaries.push(s);
       break;
@@ -113,14 +151,16 @@ export async function runErasing(o: ErasingOptions): Promise<StepSummary[]> {
         loadImage: (item) => loadTrainingImage(item, prevErase, o.fill),
         onImage: (d, n) => o.onStep?.(`step ${t} cams`, d, n),
       });
+      const tau = thresholdAtStep(o.erasing.threshold, o.erasing.thresholdIncrease, t);
+      const gate = t > 1 && o.erasing.minScore > 0 ? `, classes scored ≥ ${o.erasing.minScore}` : "";
       log(
-        `erasing step ${t}: mining regions (τ = ${o.erasing.topPercent ? `top ${o.erasing.topPercent}%` : o.erasing.threshold})`,
+        `erasing step ${t}: mining regions (τ = ${o.erasing.topPercent ? `top ${o.erasing.topPercent}%` : tau.toFixed(2)}${gate})`,
       );
       await mineStep(o, t, store, all, prevErase);
     } finally {
       model.dispose();
     }
-    const s = { step: t, stopped: false, final_map: finalMap };
+    const s = { step: t, stopped: false, final_map: finalMap, mining: miningSettings(o.erasing) };
     await markDone(dir, { ...s });
     summaries.push(s);
   }
@@ -148,8 +188,9 @@ async function mineStep(
     const { record, cams } = await store.get(item.id);
     const n = record.width * record.height;
     const previous = prevErase ? (await readIndexedPng(join(prevErase, `${item.id}.png`))).indices : null;
-    const mined = mineRegions(cams, record.labels, n, {
-      threshold: o.erasing.threshold,
+    const labels = classesToMine(record.labels, record.scores, t, o.erasing.minScore);
+    const mined = mineRegions(selectBands(cams, record.labels, labels, n), labels, n, {
+      threshold: thresholdAtStep(o.erasing.threshold, o.erasing.thresholdIncrease, t),
       topPercent: o.erasing.topPercent,
       overlap: o.erasing.overlap,
       erased: previous ?? undefined,

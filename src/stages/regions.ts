@@ -45,6 +45,41 @@ export function mineRegions(
   return { cls, value };
 }
 
+/** τ at erasing step t (1-based): the step-1 threshold raised by `increase` per later step, ≤ 0.95. */
+export function thresholdAtStep(threshold: number, increase: number, t: number): number {
+  return Math.min(0.95, threshold + Math.max(0, t - 1) * increase);
+}
+
+/**
+ * The labelled classes to mine at step t: all of them at step 1; later, only those the classifier still
+ * recognises on the erased image (score of class c at index c − 1 ≥ minScore).
+ */
+export function classesToMine(
+  labels: readonly number[],
+  scores: ArrayLike<number>,
+  t: number,
+  minScore: number,
+): number[] {
+  if (t <= 1 || minScore <= 0) return [...labels];
+  return labels.filter((c) => (scores[c - 1] ?? 0) >= minScore);
+}
+
+/** The CAM bands of a subset of the labels (bands are stored in label order). */
+export function selectBands(
+  cams: Float32Array,
+  labels: readonly number[],
+  keep: readonly number[],
+  pixels: number,
+): Float32Array {
+  const out = new Float32Array(keep.length * pixels);
+  keep.forEach((c, k) => {
+    const from = labels.indexOf(c);
+    if (from < 0) throw new Error(`class ${c} is not among the image's labels`);
+    out.set(cams.subarray(from * pixels, (from + 1) * pixels), k * pixels);
+  });
+  return out;
+}
+
 /** The CAM value above which the top p% of (not yet erased) pixels lie. */
 export function topPercentThreshold(band: Float32Array, percent: number, erased?: Uint8Array): number {
   const vals: number[] = [];

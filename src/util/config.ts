@@ -18,6 +18,8 @@ export interface DataConfig {
   dir: string;
   trainSplit: string;
   evalSplit?: string;
+  /** Ids of this split are left out of training (e.g. train_aug minus the measured train split). */
+  trainExclude?: string;
   /** Skip unreadable or malformed samples (with a warning) instead of failing. */
   skipBad: boolean;
 }
@@ -47,8 +49,19 @@ export interface CamConfig {
 
 export interface ErasingConfig {
   steps: number;
-  /** Normalised-CAM level above which a region counts as mined and is erased. */
+  /** Normalised-CAM level above which a region counts as mined and is erased (step 1). */
   threshold: number;
+  /**
+   * τ rises by this much with each step after the first (capped at 0.95): on erased images the CAM is
+   * renormalised over weaker evidence, so the same τ reaches further into the background.
+   */
+  thresholdIncrease: number;
+  /**
+   * At steps after the first, a class is mined on an erased image only while the classifier still
+   * recognises it there (sigmoid score ≥ this; 0 = always): once it does not, the object is used up and
+   * what its CAM still highlights is mostly context (bench:mine measured 27–38 % precision below 0.7).
+   */
+  minScore: number;
   /** When set, erase this top percentage of CAM pixels instead of using threshold. */
   topPercent: number | null;
   retrain: "imagenet" | "fine-tune";
@@ -129,6 +142,8 @@ export function defaultConfig(): Config {
     erasing: {
       steps: 3,
       threshold: 0.5,
+      thresholdIncrease: 0.15,
+      minScore: 0.8,
       topPercent: null,
       retrain: "fine-tune",
       epochsPerStep: 3,
@@ -286,7 +301,13 @@ const SCHEMA: SchemaOf<Config> = {
   profile: oneOf("default", "quick"),
   seed: nonNegativeInt,
   threads: nonNegativeInt,
-  data: { dir: string, trainSplit: nonEmptyString, evalSplit: optional(nonEmptyString), skipBad: boolean },
+  data: {
+    dir: string,
+    trainSplit: nonEmptyString,
+    evalSplit: optional(nonEmptyString),
+    trainExclude: optional(nonEmptyString),
+    skipBad: boolean,
+  },
   classifier: {
     outputStride,
     cropSize: positiveInt,
@@ -306,6 +327,8 @@ const SCHEMA: SchemaOf<Config> = {
   erasing: {
     steps: positiveInt,
     threshold: fraction,
+    thresholdIncrease: fraction,
+    minScore: fraction,
     topPercent: nullable(num((x) => x > 0 && x <= 100, "a percentage in (0, 100]")),
     retrain: oneOf("imagenet", "fine-tune"),
     epochsPerStep: positiveInt,
