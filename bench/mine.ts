@@ -81,7 +81,7 @@ async function main(): Promise<void> {
     "# Adversarial erasing benchmark",
     "",
     `Protocol: classifier trained on ${p.train.length} images (image-level labels); mining measured on the ${p.evaluation.length} train.txt images against their masks.`,
-    `Erasing: τ = ${ERASING.threshold}, ${ERASING.retrain} between steps (${ERASING.epochsPerStep} epochs), CAM scales ${CAM.scales.join("/")}${CAM.flip ? " + flip" : ""}.`,
+    `Erasing: τ = ${ERASING.threshold} at step 1, +${ERASING.thresholdIncrease} per later step; later steps mine a class only while the classifier scores it ≥ ${ERASING.minScore} on the erased image; ${ERASING.retrain} between steps (${ERASING.epochsPerStep} epochs), CAM scales ${CAM.scales.join("/")}${CAM.flip ? " + flip" : ""}.`,
     "",
     "## Mined foreground (union of steps 1..t) vs ground-truth foreground",
     "",

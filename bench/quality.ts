@@ -32,8 +32,6 @@ interface Row {
   crf: boolean;
   /** Row whose trained model this row reuses (CRF rows evaluate the same network). */
   model: string;
-  /** pseudoLabels.laterStepSaliency for this row (0 = regions of every step count as mined). */
-  gate?: number;
 }
 
 async function main(): Promise<void> {
@@ -53,9 +51,6 @@ async function main(): Promise<void> {
       .filter((t) => steps.includes(t))
       .map((t) => ({ name: `ae-${t}`, steps: upTo(t), psl: false, crf: false, model: `ae-${t}` })),
     { name: "ae-psl", steps, psl: true, crf: false, model: "ae-psl" },
-    // Not a row of the issue's table: later steps' regions gated by saliency (pseudoLabels.laterStepSaliency).
-    { name: "ae-psl-gated", steps, psl: true, crf: false, model: "ae-psl-gated", gate: 0.5 },
-    { name: "ae-psl-gated-crf", steps, psl: true, crf: true, model: "ae-psl-gated", gate: 0.5 },
     { name: "ae-psl-crf", steps, psl: true, crf: true, model: "ae-psl" },
     { name: "fully-supervised", steps: null, psl: false, crf: false, model: "fully-supervised" },
     { name: "fully-supervised-crf", steps: null, psl: false, crf: true, model: "fully-supervised" },
@@ -123,7 +118,7 @@ async function main(): Promise<void> {
     const t0 = performance.now();
     let labels: string | "ground-truth" = "ground-truth";
     if (row.steps) {
-      labels = join(qDir, `pseudo-${cue}-${row.steps.join("")}${row.gate ? `-gate${row.gate}` : ""}`);
+      labels = join(qDir, `pseudo-${cue}-${row.steps.join("")}`);
       log(`${row.name}: pseudo-labels from steps ${row.steps.join(",")} (${cue} background)`);
       await makePseudoLabels({
         runDir: RUN_DIR,
@@ -132,7 +127,7 @@ async function main(): Promise<void> {
         steps: row.steps,
         overlap: ERASING.overlap,
         palette: p.palette,
-        config: { background: cue, bgThreshold: 0.2, laterStepSaliency: row.gate ?? 0 },
+        config: { background: cue, bgThreshold: 0.2, laterStepSaliency: 0 },
         saliency: (img) => mbdSaliency(img),
       });
     }
