@@ -1,7 +1,7 @@
 // npm run bench:quality — the segmentation quality table on the VOC protocol (continues bench:mine's run):
 // segmentation networks trained on pseudo-labels from 1, 2, 3 erasing steps, with and without PSL, and
 // the fully-supervised bound, each evaluated on the 440 train.txt images with and without dense CRF.
-// Each row trains in its own resumable folder: runs/bench-voc/quality/<row>.
+// Each row trains in its own resumable folder: <run>/quality/<row> (runs/voc by default).
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { engineInfo } from "../src/engine/ops.js";

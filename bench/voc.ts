@@ -1,6 +1,7 @@
 // The project's one benchmark protocol on ../shared/data/voc12-subset: train on train_aug minus
 // train.txt (2,694 images, image-level labels only), measure on the 440 train.txt images (their masks).
-// All VOC benchmarks share one run folder (runs/bench-voc) so later ones reuse earlier stages.
+// All VOC benchmarks share one run folder, runs/voc — the one `aepsl run --config configs/voc-protocol.yaml
+// --out runs/voc` writes — so later ones reuse earlier stages and the CLI run counts as their first.
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { openDataset, validateDataset, type DatasetItem } from "../src/data/dataset.js";
@@ -12,7 +13,7 @@ import { runErasing, type ErasingConfig } from "../src/stages/mine.js";
 import type { ClassifierConfig } from "../src/stages/train-cls.js";
 
 export const VOC_DIR = process.env.AEPSL_VOC ?? resolve(packageRoot, "..", "shared", "data", "voc12-subset");
-export const RUN_DIR = process.env.AEPSL_BENCH_RUN ?? join(packageRoot, "runs", "bench-voc");
+export const RUN_DIR = process.env.AEPSL_BENCH_RUN ?? join(packageRoot, "runs", "voc");
 
 export interface Protocol {
   classNames: string[];
@@ -61,16 +62,20 @@ export const fmt = (v: number | null | undefined, digits = 1): string =>
 export const benchLog = (l: string): void =>
   console.error(`[${new Date().toISOString().slice(11, 19)}] ${l}`);
 
-/** Classifier training + adversarial erasing on the protocol, up to `steps` steps (resumes in RUN_DIR). */
-export async function runBenchErasing(p: Protocol, steps: number): Promise<void> {
+/** Classifier training + adversarial erasing on the protocol, up to `steps` steps (resumes in runDir). */
+export async function runBenchErasing(
+  p: Protocol,
+  steps: number,
+  o: { runDir?: string; erasing?: Partial<ErasingConfig> } = {},
+): Promise<void> {
   await runErasing({
-    runDir: RUN_DIR,
+    runDir: o.runDir ?? RUN_DIR,
     trainItems: p.train,
     extraItems: p.evaluation,
     numClasses: p.classNames.length,
     palette: p.palette,
     classifier: CLASSIFIER,
-    erasing: { ...ERASING, steps },
+    erasing: { ...ERASING, ...o.erasing, steps },
     cam: CAM,
     seed: 0,
     fill: p.meanPixel,
