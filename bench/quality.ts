@@ -56,7 +56,11 @@ async function main(): Promise<void> {
     { name: "fully-supervised-crf", steps: null, psl: false, crf: true, model: "fully-supervised" },
   ];
   const only = process.env.BENCH_ROWS?.split(",");
-  const qDir = join(RUN_DIR, "quality");
+  // BENCH_SEG_SEED=n retrains rows with another segmentation seed, in their own folder and result files,
+  // to see how much one row varies from run to run.
+  const seed = Number(process.env.BENCH_SEG_SEED ?? 0);
+  const suffix = seed ? `-seed${seed}` : "";
+  const qDir = join(RUN_DIR, `quality${suffix}`);
   const lastClassifier = join(RUN_DIR, "steps", String(steps[steps.length - 1]), "classifier");
   const results: Array<{
     name: string;
@@ -74,7 +78,8 @@ async function main(): Promise<void> {
     const best = byName.get("ae-psl-crf") ?? byName.get("ae-psl");
     const info = engineInfo();
     const result = {
-      command: "npm run bench:quality",
+      command: `${seed ? `BENCH_SEG_SEED=${seed} ` : ""}npm run bench:quality`,
+      seed,
       date: new Date().toISOString(),
       machine: { threads: info.threads, torch: info.torchVersion },
       protocol: { train_images: p.train.length, eval_images: p.evaluation.length },
@@ -105,7 +110,7 @@ async function main(): Promise<void> {
         : "",
       "",
     ].join("\n");
-    writeBenchResults("quality", result, md);
+    writeBenchResults(`quality${suffix}`, result, md);
   };
   for (const row of rows) {
     const modelDir = join(qDir, row.model);
@@ -150,7 +155,7 @@ async function main(): Promise<void> {
       labels,
       scores,
       config: { ...SEG, psl: row.psl },
-      seed: 0,
+      seed,
       fill: p.meanPixel,
       log,
     });
