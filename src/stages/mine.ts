@@ -1,7 +1,7 @@
 // Stage: adversarial erasing (Wei et al., CVPR 2017). Step t trains the classifier on images with the
 // regions mined at steps < t erased (mean pixel), computes CAMs, and mines the new high-CAM regions.
 // Each step lives in steps/<t>/ (classifier/, cams/, regions/, erase/, erased/, DONE.json).
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { DatasetItem } from "../data/dataset.js";
@@ -17,7 +17,6 @@ import {
   selectBands,
   thresholdAtStep,
   type MinedRegions,
-  type OverlapRule,
 } from "./regions.js";
 import { isDone, markDone, readDone, stepDir } from "./run-dir.js";
 import type { ErasingConfig } from "../util/config.js";
@@ -52,24 +51,29 @@ export interface StepSummary {
   mining?: MiningSettings;
 }
 
-type MiningSettings = Pick<
-  ErasingConfig,
-  "threshold" | "thresholdIncrease" | "minScore" | "topPercent" | "overlap" | "retrain" | "epochsPerStep"
->;
+/** The erasing settings a finished step depends on; step 1 only on the first three. */
+const MINING_KEYS = [
+  "threshold",
+  "topPercent",
+  "overlap",
+  "thresholdIncrease",
+  "minScore",
+  "retrain",
+  "epochsPerStep",
+] as const;
+const STEP1_KEYS = MINING_KEYS.slice(0, 3);
+
+type MiningSettings = Pick<ErasingConfig, (typeof MINING_KEYS)[number]>;
 
 function miningSettings(e: ErasingConfig): MiningSettings {
-  const { threshold, thresholdIncrease, minScore, topPercent, overlap, retrain, epochsPerStep } = e;
-  return { threshold, thresholdIncrease, minScore, topPercent, overlap, retrain, epochsPerStep };
+  return Object.fromEntries(MINING_KEYS.map((k) => [k, e[k]])) as MiningSettings;
 }
 
 /** A finished step mined with other settings would silently mix two methods in one union: refuse. */
 function checkSameSettings(dir: string, s: StepSummary, current: MiningSettings): void {
   if (!s.mining) return;
   // Step 1 trains from ImageNet and mines with the base τ: the later-step settings do not touch it.
-  const keys: (keyof MiningSettings)[] =
-    s.step === 1
-      ? ["threshold", "topPercent", "overlap"]
-      : (Object.keys(current) as (keyof MiningSettings)[]);
+  const keys = s.step === 1 ? STEP1_KEYS : MINING_KEYS;
   const differ = keys.filter((k) => JSON.stringify(s.mining![k]) !== JSON.stringify(current[k]));
   if (differ.length)
     throw new Error(
@@ -156,7 +160,7 @@ export async function runErasing(o: ErasingOptions): Promise<StepSummary[]> {
       log(
         `erasing step ${t}: mining regions (τ = ${o.erasing.topPercent ? `top ${o.erasing.topPercent}%` : tau.toFixed(2)}${gate})`,
       );
-      await mineStep(o, t, store, all, prevErase);
+      await mineStep(o, t, tau, store, all, prevErase);
     } finally {
       model.dispose();
     }
@@ -170,6 +174,7 @@ export async function runErasing(o: ErasingOptions): Promise<StepSummary[]> {
 async function mineStep(
   o: ErasingOptions,
   t: number,
+  tau: number,
   store: CamStore,
   items: DatasetItem[],
   prevErase?: string,
@@ -190,7 +195,7 @@ async function mineStep(
     const previous = prevErase ? (await readIndexedPng(join(prevErase, `${item.id}.png`))).indices : null;
     const labels = classesToMine(record.labels, record.scores, t, o.erasing.minScore);
     const mined = mineRegions(selectBands(cams, record.labels, labels, n), labels, n, {
-      threshold: thresholdAtStep(o.erasing.threshold, o.erasing.thresholdIncrease, t),
+      threshold: tau,
       topPercent: o.erasing.topPercent,
       overlap: o.erasing.overlap,
       erased: previous ?? undefined,
@@ -215,12 +220,17 @@ async function mineStep(
   }
 }
 
-const stores = new Map<string, CamStore>();
-/** One CamStore per folder (its index is read once). */
+const stores = new Map<string, { store: CamStore; stamp: string }>();
+/**
+ * One CamStore per folder, its index read once rather than per image (the index has a line per image,
+ * so reading it per image is quadratic); read again when records.jsonl changes (a rerun or --force).
+ */
 function camStore(dir: string): CamStore {
+  const index = statSync(join(dir, "records.jsonl"), { throwIfNoEntry: false });
+  const stamp = index ? `${index.mtimeMs}:${index.size}` : "none";
   let s = stores.get(dir);
-  if (!s) stores.set(dir, (s = new CamStore(dir)));
-  return s;
+  if (!s || s.stamp !== stamp) stores.set(dir, (s = { store: new CamStore(dir), stamp }));
+  return s.store;
 }
 
 /** The regions mined at step t for one image, with the CAM value that won each pixel. */
@@ -229,8 +239,7 @@ export async function loadStepRegions(
   t: number,
   id: string,
 ): Promise<MinedRegions & { maxCam: Float32Array; width: number; height: number }> {
-  const store = new CamStore(join(stepDir(runDir, t), "cams"));
-  const { record, cams } = await store.get(id);
+  const { record, cams } = await camStore(join(stepDir(runDir, t), "cams")).get(id);
   const n = record.width * record.height;
   const cls = (await readIndexedPng(join(regionsDir(runDir, t), `${id}.png`))).indices;
   const value = new Float32Array(n);
