@@ -13,8 +13,8 @@ import { ConfusionMatrix, headlineIndices } from "../src/eval/metrics.js";
 import { mbdSaliency } from "../src/saliency/mbd.js";
 import { CamStore, type CamRecord } from "../src/stages/cam.js";
 import { completedSteps, type StepSummary } from "../src/stages/mine.js";
+import { addPseudoLabel, backgroundConfidence } from "../src/stages/pseudo-labels.js";
 import {
-  camBackground,
   classesToMine,
   mineRegions,
   selectBands,
@@ -105,7 +105,7 @@ async function main(): Promise<void> {
       const maxCam = new Float32Array(n);
       for (const s of perStep.slice(0, upTo))
         for (let i = 0; i < s.cams.length; i++) maxCam[i % n] = Math.max(maxCam[i % n], s.cams[i]);
-      return camBackground(maxCam).map((v, i) => Math.min(v, 1 - sal[i]));
+      return backgroundConfidence(maxCam, sal, "both", item.imagePath);
     });
     rules.forEach((rule, r) => {
       const mined: MinedRegions[] = [];
@@ -125,13 +125,8 @@ async function main(): Promise<void> {
         background: backgroundUpTo[(rule.backgroundSteps ?? rule.steps) - 1],
         backgroundConfidence: 1 - BG_THRESHOLD,
       });
-      const masked = gt.slice();
-      for (let i = 0; i < n; i++) {
-        if (label[i] === 255) masked[i] = 255;
-        else coverage[r].labelled++;
-      }
+      coverage[r].labelled += addPseudoLabel(cms[r], gt, label);
       coverage[r].total += n;
-      cms[r].add(masked, label);
     });
     if (++done % 100 === 0) benchLog(`${done}/${p.evaluation.length} images`);
   }

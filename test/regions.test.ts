@@ -11,6 +11,8 @@ import {
   topPercentThreshold,
   unionRegions,
 } from "../src/stages/regions.js";
+import { ConfusionMatrix } from "../src/eval/metrics.js";
+import { addPseudoLabel } from "../src/stages/pseudo-labels.js";
 
 // 1×4 image, two labelled classes (8 = cat, 12 = dog): band k holds class labels[k]'s CAM.
 const cams = Float32Array.of(
@@ -70,6 +72,17 @@ test("later steps: τ rises per step (capped), and only classes still recognised
   );
   assert.equal(selectBands(cams, [8, 12], [], 4).length, 0);
   assert.throws(() => selectBands(cams, [8, 12], [3], 4), /class 3 is not among/);
+});
+
+test("pseudo-label scoring counts only labelled pixels", () => {
+  // gt: bg, cat, cat, dog; label: bg, cat, ignore, cat → 3 labelled pixels, one of them wrong.
+  const cm = new ConfusionMatrix(21);
+  const labelled = addPseudoLabel(cm, Uint8Array.of(0, 8, 8, 12), Uint8Array.of(0, 8, 255, 8));
+  assert.equal(labelled, 3);
+  const iou = cm.iou();
+  assert.equal(iou[0], 1);
+  assert.equal(iou[8], 1 / 2, "cat: 1 hit, 1 false positive (the dog pixel)");
+  assert.equal(iou[12], 0, "dog: missed");
 });
 
 test("erase masks accumulate across steps", () => {

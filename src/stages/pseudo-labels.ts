@@ -6,7 +6,7 @@ import { join } from "node:path";
 import type { DatasetItem } from "../data/dataset.js";
 import { loadRgb } from "../data/image.js";
 import { readIndexedPng, writeIndexedPng } from "../data/png.js";
-import type { FloatMap, RgbImage } from "../data/types.js";
+import { IGNORE_INDEX, type FloatMap, type RgbImage } from "../data/types.js";
 import { ConfusionMatrix } from "../eval/metrics.js";
 import { loadStepRegions } from "./mine.js";
 import {
@@ -140,13 +140,20 @@ export async function evaluatePseudoLabels(
     if (!item.maskPath) continue;
     const gt = (await readIndexedPng(item.maskPath)).indices;
     const pl = (await readIndexedPng(join(dir, `${item.id}.png`))).indices;
-    const gtMasked = gt.slice();
-    for (let i = 0; i < pl.length; i++) {
-      if (pl[i] === 255) gtMasked[i] = 255;
-      else labelled++;
-      total++;
-    }
-    cm.add(gtMasked, pl);
+    labelled += addPseudoLabel(cm, gt, pl);
+    total += pl.length;
   }
   return { miou: cm.meanIou(), coverage: total ? labelled / total : 0, cm };
+}
+
+/** Adds one pseudo-label to cm over its labelled (non-ignored) pixels; returns how many there were. */
+export function addPseudoLabel(cm: ConfusionMatrix, gt: Uint8Array, label: Uint8Array): number {
+  const gtMasked = gt.slice();
+  let labelled = 0;
+  for (let i = 0; i < label.length; i++) {
+    if (label[i] === IGNORE_INDEX) gtMasked[i] = IGNORE_INDEX;
+    else labelled++;
+  }
+  cm.add(gtMasked, label);
+  return labelled;
 }
