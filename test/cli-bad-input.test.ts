@@ -10,7 +10,6 @@
 // a test.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { createHash } from "node:crypto";
 import {
   existsSync,
   mkdirSync,
@@ -18,7 +17,6 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
-  statSync,
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
@@ -28,6 +26,7 @@ import { fileURLToPath } from "node:url";
 import sharp from "sharp";
 import { buildPalette } from "../src/data/classes.js";
 import { encodeIndexedPng } from "../src/data/png.js";
+import { hashTree } from "./helpers/hash-tree.js";
 
 export interface CorpusCase {
   id: string;
@@ -233,20 +232,6 @@ function cli(args: string[]): Promise<CliResult> {
     child.on("error", fail);
     child.on("close", (code) => done({ code, stdout, stderr }));
   });
-}
-
-/** Every file under dir, recursively (relative path → sha256). */
-function hashTree(dir: string): Map<string, string> {
-  const out = new Map<string, string>();
-  const walk = (d: string) => {
-    for (const name of readdirSync(d).sort()) {
-      const p = join(d, name);
-      if (statSync(p).isDirectory()) walk(p);
-      else out.set(p.slice(dir.length + 1), createHash("sha256").update(readFileSync(p)).digest("hex"));
-    }
-  };
-  walk(dir);
-  return out;
 }
 
 function filesUnder(dir: string): string[] {

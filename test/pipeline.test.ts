@@ -2,7 +2,6 @@
 // evaluates and predicts at original resolution, a second run resumes without redoing work, and the
 // dataset folder is left byte-identical.
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,23 +15,11 @@ import { loadSegmenter } from "../src/segmenter.js";
 import { predictFiles } from "../src/stages/evaluate.js";
 import { applyOverrides, defaultConfig } from "../src/util/config.js";
 import { createLogger } from "../src/util/log.js";
+import { hashTree } from "./helpers/hash-tree.js";
 
 const DATA = join(packageRoot, "samples", "voc-mini");
 const tmp = mkdtempSync(join(tmpdir(), "aepsl-pipeline-"));
 after(() => rmSync(tmp, { recursive: true, force: true }));
-
-function hashTree(dir: string): Map<string, string> {
-  const out = new Map<string, string>();
-  const walk = (d: string) => {
-    for (const name of readdirSync(d).sort()) {
-      const p = join(d, name);
-      if (statSync(p).isDirectory()) walk(p);
-      else out.set(p, createHash("sha256").update(readFileSync(p)).digest("hex"));
-    }
-  };
-  walk(dir);
-  return out;
-}
 
 const config = applyOverrides(defaultConfig(), [
   ["data.dir", DATA],

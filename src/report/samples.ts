@@ -3,7 +3,7 @@
 // pseudo-label, the prediction without and with CRF, and the ground truth.
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { openDataset, validateDataset, type DatasetItem } from "../data/dataset.js";
+import { openDataset, validateDataset } from "../data/dataset.js";
 import { loadRgb, resizeRgb } from "../data/image.js";
 import { readIndexedPng } from "../data/png.js";
 import type { RgbImage } from "../data/types.js";
