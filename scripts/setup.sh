@@ -47,7 +47,9 @@ fi
 
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "npm ci"
-  npm ci --no-audit --no-fund --loglevel=error
+  # onnxruntime-node's post-install would download CUDA files (and fail offline); its CPU build ships in
+  # the package itself, so the download is skipped.
+  ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund --loglevel=error
 fi
 
 addon=native/build/Release/aepsl.node
