@@ -2,6 +2,7 @@
 // precision/recall/IoU of the mined foreground (union up to t) on the 440 measured images, and
 // pseudo-label quality for each background cue against the single-step CAM baseline.
 import { join } from "node:path";
+import { loadRgb } from "../src/data/image.js";
 import { mbdSaliency } from "../src/saliency/mbd.js";
 import { evaluateMining } from "../src/stages/eval-mine.js";
 import { completedSteps, type StepSummary } from "../src/stages/mine.js";
@@ -46,8 +47,8 @@ async function main(): Promise<void> {
         steps: useSteps,
         overlap: ERASING.overlap,
         palette: p.palette,
-        config: { background: cue, bgThreshold: 0.2, laterStepSaliency: 0 },
-        saliency: (img) => mbdSaliency(img),
+        config: { background: cue, bgThreshold: 0.2, laterStepSaliency: 0, regionSaliency: 0 },
+        saliency: async (item) => mbdSaliency(await loadRgb(item.imagePath)).data,
       });
       const e = await evaluatePseudoLabels(outDir, p.evaluation, p.classNames.length);
       pseudo[name] = { miou: e.miou, coverage: e.coverage, steps: useSteps };

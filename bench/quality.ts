@@ -5,6 +5,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { engineInfo } from "../src/engine/ops.js";
+import { loadRgb } from "../src/data/image.js";
 import { mbdSaliency } from "../src/saliency/mbd.js";
 import { Segmenter } from "../src/segmenter.js";
 import { evaluateSegmenter, type EvaluationResult } from "../src/stages/evaluate.js";
@@ -132,8 +133,8 @@ async function main(): Promise<void> {
         steps: row.steps,
         overlap: ERASING.overlap,
         palette: p.palette,
-        config: { background: cue, bgThreshold: 0.2, laterStepSaliency: 0 },
-        saliency: (img) => mbdSaliency(img),
+        config: { background: cue, bgThreshold: 0.2, laterStepSaliency: 0, regionSaliency: 0 },
+        saliency: async (item) => mbdSaliency(await loadRgb(item.imagePath)).data,
       });
     }
     const scores = row.psl

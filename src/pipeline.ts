@@ -3,15 +3,16 @@
 import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
+import { imageSize } from "./data/image.js";
 import { openDataset, validateDataset, type DatasetItem } from "./data/dataset.js";
 import { meanPixel } from "./data/stats.js";
 import type { CrfOptions } from "./postprocess/crf.js";
-import { mbdSaliency } from "./saliency/mbd.js";
 import { Segmenter } from "./segmenter.js";
 import { evaluateMining } from "./stages/eval-mine.js";
 import { evaluateSegmenter } from "./stages/evaluate.js";
 import { completedSteps, runErasing } from "./stages/mine.js";
-import { makePseudoLabels } from "./stages/pseudo-labels.js";
+import { makePseudoLabels, needsSaliency } from "./stages/pseudo-labels.js";
+import { computeSaliencyMaps, readSaliencyMap } from "./stages/saliency.js";
 import { isDone, readJson, stepDir, writeJson } from "./stages/run-dir.js";
 import { imageLevelScores, trainSegmentation } from "./stages/train-seg.js";
 import type { Config } from "./util/config.js";
@@ -111,7 +112,7 @@ export interface PipelineResult {
 }
 
 /** Pipeline stages in order; `until` stops after one of them (the per-stage CLI commands). */
-export const STAGES = ["train-cls", "cam", "mine", "pseudo-labels", "train-seg", "eval"] as const;
+export const STAGES = ["train-cls", "cam", "mine", "saliency", "pseudo-labels", "train-seg", "eval"] as const;
 export type Stage = (typeof STAGES)[number];
 
 export async function runPipeline(
@@ -184,7 +185,25 @@ export async function runPipeline(
   }
   if (until === "mine") return { runDir, steps, timings };
 
+  const labelItems = [...data.train, ...data.evaluation];
+  const saliencyDir = join(runDir, "saliency");
   const pseudoDir = join(runDir, "pseudo-labels");
+  const wantSaliency = needsSaliency(config.pseudoLabels) || until === "saliency";
+  if (wantSaliency && !(isDone(saliencyDir) && isDone(pseudoDir))) {
+    log.info(
+      `saliency maps: ${config.saliency.detector}${config.saliency.detector === "u2netp" ? ` at ${config.saliency.inputSize} px` : ""}`,
+    );
+    await timed("saliency", () =>
+      computeSaliencyMaps({
+        dir: saliencyDir,
+        items: labelItems,
+        config: config.saliency,
+        onImage: (d, n) => onStep("saliency", d, n),
+      }),
+    );
+  }
+  if (until === "saliency") return { runDir, steps, timings };
+
   if (!isDone(pseudoDir)) {
     log.info(
       `pseudo-labels from steps ${steps.join(", ")} (background cue: ${config.pseudoLabels.background})`,
@@ -193,12 +212,12 @@ export async function runPipeline(
       makePseudoLabels({
         runDir,
         outDir: pseudoDir,
-        items: [...data.train, ...data.evaluation],
+        items: labelItems,
         steps,
         overlap: config.erasing.overlap,
         palette: data.palette,
         config: config.pseudoLabels,
-        saliency: config.pseudoLabels.background === "cam" ? undefined : (img) => mbdSaliency(img),
+        saliency: async (item) => readSaliencyMap(saliencyDir, item.id, await imageSize(item.imagePath)),
         onImage: (d, n) => onStep("pseudo-labels", d, n),
       }),
     );

@@ -105,6 +105,7 @@ const STAGE_COMMANDS: Array<[string, string, string]> = [
   ["train-cls", "Train the multi-label classifier on image-level labels (erasing step 1)", "train-cls"],
   ["cam", "Class activation maps of step 1 (multi-scale + flip) and, with masks, the CAM seed mIoU", "cam"],
   ["mine", "Adversarial erasing: retrain on erased images and mine new regions, step by step", "mine"],
+  ["saliency", "Salient-object maps of every image (U²-Netp, or MB+) for the background cue", "saliency"],
   ["pseudo-labels", "Pseudo-labels from the mined regions and the background cue", "pseudo-labels"],
   ["train-seg", "Train the segmentation network on the pseudo-labels (with PSL)", "train-seg"],
 ];

@@ -4,9 +4,8 @@ import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { DatasetItem } from "../data/dataset.js";
-import { loadRgb } from "../data/image.js";
 import { readIndexedPng, writeIndexedPng } from "../data/png.js";
-import { IGNORE_INDEX, type FloatMap, type RgbImage } from "../data/types.js";
+import { IGNORE_INDEX } from "../data/types.js";
 import { ConfusionMatrix } from "../eval/metrics.js";
 import { loadStepRegions } from "./mine.js";
 import {
@@ -35,21 +34,28 @@ export interface PseudoLabelOptions {
   overlap: OverlapRule;
   palette: Uint8Array;
   config: PseudoLabelConfig;
-  /** Salient-object detector for the "saliency" and "both" cues. */
-  saliency?: (img: RgbImage) => FloatMap;
+  /** An image's salient-object map at its own size (the saliency stage's, or computed on the fly). */
+  saliency?: (item: DatasetItem) => Promise<Float32Array>;
   onImage?: (done: number, total: number) => void;
+}
+
+/** Saliency gates on mined regions: step 1's pixels need `first`, later steps' `later` (0 = no gate). */
+export interface RegionGate {
+  saliency: Float32Array;
+  first: number;
+  later: number;
 }
 
 /**
  * The object regions (union over steps) and the strongest CAM over steps for one image. With a gate,
- * regions of steps after the first count only where the saliency map reaches gate.min.
+ * each step's mined pixels count only where the saliency map reaches that step's minimum.
  */
 export async function unionForImage(
   runDir: string,
   steps: number[],
   id: string,
   overlap: OverlapRule,
-  gate?: { saliency: Float32Array; min: number },
+  gate?: RegionGate,
 ) {
   const perStep: MinedRegions[] = [];
   let maxCam: Float32Array | null = null;
@@ -57,23 +63,29 @@ export async function unionForImage(
   for (const t of steps) {
     const r = await loadStepRegions(runDir, t, id);
     size = { width: r.width, height: r.height };
-    perStep.push(gate && perStep.length > 0 ? gateBySaliency(r, gate.saliency, gate.min) : r);
+    const min = gate ? (perStep.length ? Math.max(gate.first, gate.later) : gate.first) : 0;
+    perStep.push(min > 0 ? gateBySaliency(r, gate!.saliency, min) : r);
     if (!maxCam) maxCam = r.maxCam.slice();
     else maxInto(maxCam, r.maxCam);
   }
   return { regions: unionRegions(perStep, overlap), maxCam: maxCam!, ...size };
 }
 
-/** The salient-object map of an image (for the saliency cues and the later-step gate). */
+/** The salient-object map of an image (for the saliency cues and the region gates). */
 async function saliencyOf(
   item: DatasetItem,
   o: Pick<PseudoLabelOptions, "saliency" | "config">,
 ): Promise<Float32Array> {
   if (!o.saliency)
     throw new Error(
-      `pseudo-labels: background cue '${o.config.background}' and the saliency gate need a saliency detector`,
+      `pseudo-labels: background cue '${o.config.background}' and the saliency gates need saliency maps`,
     );
-  return o.saliency(await loadRgb(item.imagePath)).data;
+  return o.saliency(item);
+}
+
+/** Whether pseudo-labels with these settings read saliency maps. */
+export function needsSaliency(config: PseudoLabelConfig): boolean {
+  return config.background !== "cam" || config.laterStepSaliency > 0 || config.regionSaliency > 0;
 }
 
 /** Background confidence in [0, 1] from the configured cue. */
@@ -114,9 +126,9 @@ export async function pseudoLabelFor(
   item: DatasetItem,
   o: Pick<PseudoLabelOptions, "runDir" | "steps" | "overlap" | "config" | "saliency">,
 ): Promise<{ data: Uint8Array; width: number; height: number }> {
-  const gateMin = o.config.laterStepSaliency;
-  const sal = o.config.background !== "cam" || gateMin > 0 ? await saliencyOf(item, o) : null;
-  const gate = gateMin > 0 && sal ? { saliency: sal, min: gateMin } : undefined;
+  const { laterStepSaliency: later, regionSaliency: first } = o.config;
+  const sal = needsSaliency(o.config) ? await saliencyOf(item, o) : null;
+  const gate = sal && (first > 0 || later > 0) ? { saliency: sal, first, later } : undefined;
   const { regions, maxCam, width, height } = await unionForImage(o.runDir, o.steps, item.id, o.overlap, gate);
   const background = backgroundConfidence(maxCam, sal, o.config.background, item.imagePath);
   const data = synthesizePseudoLabel({

@@ -75,7 +75,16 @@ export interface ErasingConfig {
   overlap: "higher-cam" | "ignore";
 }
 
+export interface SaliencyConfig {
+  /** "u2netp": the pretrained salient-object detector (weights/u2netp); "mbplus": unsupervised MB+. */
+  detector: "u2netp" | "mbplus";
+  /** U²-Netp's square input side (a multiple of 32); bench:saliency measured quality against time. */
+  inputSize: number;
+  batchSize: number;
+}
+
 export interface PseudoLabelConfig {
+  /** Background where the CAMs are low ("cam"), the saliency map is low ("saliency"), or both are. */
   background: "cam" | "saliency" | "both";
   bgThreshold: number;
   /**
@@ -83,6 +92,8 @@ export interface PseudoLabelConfig {
    * later steps tend to bleed into the background once an object's core is erased.
    */
   laterStepSaliency: number;
+  /** Mined pixels of every step count only where the saliency map reaches this (0 = off). */
+  regionSaliency: number;
 }
 
 export interface SegmentationConfig extends TrainingConfig {
@@ -111,6 +122,7 @@ export interface Config {
   classifier: ClassifierConfig;
   cam: CamConfig;
   erasing: ErasingConfig;
+  saliency: SaliencyConfig;
   pseudoLabels: PseudoLabelConfig;
   segmentation: SegmentationConfig;
   crf: CrfConfig;
@@ -150,8 +162,10 @@ export function defaultConfig(): Config {
       stopMapRatio: 0.5,
       overlap: "higher-cam",
     },
-    // "both" (low CAM and low MB+ saliency) gave the best pseudo-labels after erasing in bench:mine.
-    pseudoLabels: { background: "both", bgThreshold: 0.2, laterStepSaliency: 0 },
+    saliency: { detector: "u2netp", inputSize: 224, batchSize: 4 },
+    // Low U²-Netp saliency as background and mined pixels kept only where U²-Netp calls them salient:
+    // the best pseudo-labels in bench:mine (README "Results").
+    pseudoLabels: { background: "saliency", bgThreshold: 0.2, laterStepSaliency: 0, regionSaliency: 0.5 },
     segmentation: {
       outputStride: 16,
       cropSize: 256,
@@ -178,6 +192,7 @@ export const PROFILES: Readonly<Record<Profile, DeepPartial<Config>>> = {
     classifier: { epochs: 1, cropSize: 160, batchSize: 4 },
     cam: { scales: [1] },
     erasing: { steps: 2, epochsPerStep: 1 },
+    saliency: { inputSize: 160 },
     segmentation: { epochs: 1, cropSize: 160, batchSize: 4 },
     crf: { iterations: 5 },
   },
@@ -335,10 +350,16 @@ const SCHEMA: SchemaOf<Config> = {
     stopMapRatio: fraction,
     overlap: oneOf("higher-cam", "ignore"),
   },
+  saliency: {
+    detector: oneOf("u2netp", "mbplus"),
+    inputSize: num((x) => Number.isSafeInteger(x) && x >= 32 && x % 32 === 0, "a multiple of 32"),
+    batchSize: positiveInt,
+  },
   pseudoLabels: {
     background: oneOf("cam", "saliency", "both"),
     bgThreshold: fraction,
     laterStepSaliency: fraction,
+    regionSaliency: fraction,
   },
   segmentation: {
     outputStride,
