@@ -17,6 +17,7 @@ import { imageLevelScores, trainSegmentation } from "./stages/train-seg.js";
 import type { Config } from "./util/config.js";
 import type { Logger } from "./util/log.js";
 import type { ProgressBar } from "./util/progress.js";
+import { useConfiguredDevice } from "./stages/device.js";
 
 export interface DatasetInfo {
   root: string;
@@ -40,6 +41,8 @@ export interface PreparedData {
 
 /** Opens and validates the dataset (all problems at once, or skipped with --skip-bad into skipped.json). */
 export async function prepareData(runDir: string, config: Config, log: Logger): Promise<PreparedData> {
+  const device = await useConfiguredDevice(runDir, config);
+  log.info(`device: ${device.device} (${device.reason})${config.amp ? ", amp bf16" : ""}`);
   const dir = config.data.dir;
   const load = async (split: string, exclude?: Set<string>) => {
     const ds = await openDataset(dir, { split });
