@@ -41,8 +41,6 @@ export interface PreparedData {
 
 /** Opens and validates the dataset (all problems at once, or skipped with --skip-bad into skipped.json). */
 export async function prepareData(runDir: string, config: Config, log: Logger): Promise<PreparedData> {
-  const device = await useConfiguredDevice(runDir, config);
-  log.info(`device: ${device.device} (${device.reason})${config.amp ? ", amp bf16" : ""}`);
   const dir = config.data.dir;
   const load = async (split: string, exclude?: Set<string>) => {
     const ds = await openDataset(dir, { split });
@@ -57,6 +55,9 @@ export async function prepareData(runDir: string, config: Config, log: Logger): 
     log.warn(`skipped ${skipped.length} bad item(s); see ${join(runDir, "skipped.json")}`);
     await writeJson(join(runDir, "skipped.json"), skipped);
   }
+  // After the dataset checks, so a refused dataset leaves nothing but the saved configuration.
+  const device = await useConfiguredDevice(runDir, config);
+  log.info(`device: ${device.device} (${device.reason})${config.amp ? ", amp bf16" : ""}`);
   const infoPath = join(runDir, "dataset.json");
   const info: DatasetInfo = existsSync(infoPath)
     ? readJson<DatasetInfo>(infoPath)

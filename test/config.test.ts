@@ -159,7 +159,8 @@ describe("validateConfig", () => {
 
   it("lists every key for help", () => {
     const keys = configKeys();
-    assert.equal(keys.length, 51);
+    assert.equal(keys.length, 53);
+    assert.ok(keys.some((k) => k.key === "device" && k.default === "auto"));
     assert.deepEqual(
       keys.find((k) => k.key === "classifier.epochs"),
       {
