@@ -15,10 +15,12 @@
 #
 # Such a machine may have no Node.js and no network. Prepare what it needs HERE, on the development
 # machine, in an ignored folder of the repository that travels with the working tree:
-#     bash scripts/gpu-check.sh --pack      # writes .gpu-carry/: node (a copy of $(command -v node)),
-#                                           # node's headers, and node_modules.tar.gz (runtime + build deps)
-# then on the GPU machine, from the repository root:
-#     NODE=.gpu-carry/node PYTHON=python3 bash scripts/gpu-check.sh
+#     bash scripts/gpu-check.sh --pack      # writes .gpu-carry/: node.xz (a copy of $(command -v node),
+#                                           # xz-compressed to fit the carry limit), node's headers, and
+#                                           # node_modules.tar.xz (runtime + build deps, no ONNX runtimes)
+# then on the GPU machine, from the repository root (node is unpacked into .gpu-carry/node if absent;
+# or give your own with NODE=/path/to/node):
+#     PYTHON=python3 bash scripts/gpu-check.sh
 # (the device tool: run with carry [".gpu-carry"] and that command). PYTHON must import torch (CUDA build)
 # and torchvision (bench:engine's PyTorch side); g++ and make must be present for node-gyp.
 set -euo pipefail
@@ -28,21 +30,27 @@ CARRY="$ROOT/.gpu-carry"
 
 if [[ "${1:-}" == "--pack" ]]; then
   mkdir -p "$CARRY/nodedir/include"
-  cp "$(command -v node)" "$CARRY/node"
+  # xz-compressed (node is ~95 MB, the device tool carries 64 MiB in all); unpacked on arrival by python.
+  xz -9 -T2 -c "$(readlink -f "$(command -v node)")" >"$CARRY/node.xz"
   nodeinc=$(dirname "$(dirname "$(readlink -f "$(command -v node)")")")/include/node
   [[ -d "$nodeinc" ]] || nodeinc=/usr/include/node
   rm -rf "$CARRY/nodedir/include/node" && cp -r "$nodeinc" "$CARRY/nodedir/include/node"
   # The big optional packages (ONNX runtimes, the browser driver, formatters) stay behind.
-  tar -czf "$CARRY/node_modules.tar.gz" --exclude='node_modules/onnxruntime-node' \
+  tar -cJf "$CARRY/node_modules.tar.xz" --exclude='node_modules/onnxruntime-node' \
     --exclude='node_modules/onnxruntime-web' --exclude='node_modules/playwright-core' \
     --exclude='node_modules/prettier' --exclude='node_modules/typescript' node_modules
   du -sh "$CARRY"
   exit 0
 fi
 
+PYTHON=${PYTHON:-python3}
+if [[ -z "${NODE:-}" && ! -x "$(command -v node || true)" && -f "$CARRY/node.xz" ]]; then
+  "$PYTHON" -c "import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2], 'wb'))" \
+    "$CARRY/node.xz" "$CARRY/node" && chmod +x "$CARRY/node"
+  NODE="$CARRY/node"
+fi
 NODE=$(readlink -f "${NODE:-$(command -v node || true)}")
 [[ -x "$NODE" ]] || { echo "gpu-check: no Node.js: set NODE=/path/to/node (see this script's header)" >&2; exit 2; }
-PYTHON=${PYTHON:-python3}
 RESULTS=${OUT:-$ROOT/gpu-check/$(date -u +%Y%m%dT%H%M%SZ)}
 mkdir -p "$RESULTS"
 export PATH="$(dirname "$NODE"):$PATH" OPENBLAS_NUM_THREADS=1
@@ -57,7 +65,9 @@ step() { # step <name> <seconds> <command...>: runs with a timeout, log in $RESU
   return $rc
 }
 
-if [[ ! -d node_modules && -f "$CARRY/node_modules.tar.gz" ]]; then tar -xzf "$CARRY/node_modules.tar.gz"; fi
+if [[ ! -d node_modules && -f "$CARRY/node_modules.tar.xz" ]]; then
+  "$PYTHON" -c "import sys, tarfile; tarfile.open(sys.argv[1]).extractall('.')" "$CARRY/node_modules.tar.xz"
+fi
 NODEDIR=${NODEDIR:-$CARRY/nodedir}
 [[ -d "$NODEDIR/include/node" ]] || NODEDIR=/usr
 
