@@ -31,10 +31,13 @@ CARRY="$ROOT/.gpu-carry"
 if [[ "${1:-}" == "--pack" ]]; then
   mkdir -p "$CARRY/nodedir/include"
   # xz-compressed (node is ~95 MB, the device tool carries 64 MiB in all); unpacked on arrival by python.
-  xz -9 -T2 -c "$(readlink -f "$(command -v node)")" >"$CARRY/node.xz"
+  [[ -f "$CARRY/node.xz" && "$CARRY/node.xz" -nt "$(readlink -f "$(command -v node)")" ]] ||
+    xz -9 -T2 -c "$(readlink -f "$(command -v node)")" >"$CARRY/node.xz"
   nodeinc=$(dirname "$(dirname "$(readlink -f "$(command -v node)")")")/include/node
   [[ -d "$nodeinc" ]] || nodeinc=/usr/include/node
-  rm -rf "$CARRY/nodedir/include/node" && cp -r "$nodeinc" "$CARRY/nodedir/include/node"
+  # The addon uses N-API only: node's headers without the 53 MB of OpenSSL ones.
+  rm -rf "$CARRY/nodedir/include/node" && mkdir -p "$CARRY/nodedir/include/node"
+  (cd "$nodeinc" && tar -cf - --exclude=openssl .) | tar -xf - -C "$CARRY/nodedir/include/node"
   # The big optional packages (ONNX runtimes, the browser driver, formatters) stay behind.
   tar -cJf "$CARRY/node_modules.tar.xz" --exclude='node_modules/onnxruntime-node' \
     --exclude='node_modules/onnxruntime-web' --exclude='node_modules/playwright-core' \
