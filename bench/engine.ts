@@ -1,10 +1,13 @@
 // npm run bench:engine — MobileNetV2 (torchvision architecture, width 1.0, 20-way multi-label head),
 // batch 8, 256×256: training step and inference batch in aepsl, then the same model in PyTorch in the
-// same run, so the ratio compares like with like on this machine.
+// same run, so the ratio compares like with like on this machine. BENCH_DEVICE=cuda (or cuda:N) runs both
+// on that GPU (aepsl built against a CUDA libtorch; BENCH_PYTHON names a python with a CUDA PyTorch and
+// torchvision); the default, cpu, is the benchmark as it always was.
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
+import { isDevice, resolveDevice, setDefaultDevice, synchronize, type Device } from "../src/engine/device.js";
 import { bceWithLogits, engineInfo, manualSeed, rand, randn } from "../src/engine/ops.js";
 import { packageRoot } from "../src/engine/native.js";
 import { SGD } from "../src/engine/optim.js";
@@ -19,13 +22,24 @@ const CLASSES = 20;
 const WARMUP = 3;
 const REPS = Number(process.env.BENCH_REPS ?? 15);
 const THREADS = Number(process.env.AEPSL_THREADS ?? availableParallelism());
+const DEVICE = (process.env.BENCH_DEVICE ?? "cpu") as Device;
+if (!isDevice(DEVICE)) throw new Error(`BENCH_DEVICE=${DEVICE}: expected cpu, cuda or cuda:N`);
+const ON_GPU = DEVICE !== "cpu";
+const PYTHON = process.env.BENCH_PYTHON ?? "/usr/bin/python3";
 
 function timed(fn: () => void, warmup: number, reps: number): number {
-  for (let i = 0; i < warmup; i++) fn();
+  // On a GPU the work is queued: wait for it, or the time is only the launch cost.
+  const run = ON_GPU
+    ? () => {
+        fn();
+        synchronize();
+      }
+    : fn;
+  for (let i = 0; i < warmup; i++) run();
   const ms: number[] = [];
   for (let i = 0; i < reps; i++) {
     const t0 = performance.now();
-    fn();
+    run();
     ms.push(performance.now() - t0);
   }
   return median(ms);
@@ -85,16 +99,13 @@ function benchPytorch(os: OutputStride) {
     output_stride: os,
     warmup: WARMUP,
     reps: REPS,
+    device: DEVICE,
   };
-  const out = execFileSync(
-    "/usr/bin/python3",
-    [join(packageRoot, "bench", "engine_pytorch.py"), JSON.stringify(cfg)],
-    {
-      env: { ...process.env, OPENBLAS_NUM_THREADS: "1", OMP_WAIT_POLICY: "PASSIVE", MKL_NUM_THREADS: "1" },
-      encoding: "utf8",
-      maxBuffer: 1 << 20,
-    },
-  );
+  const out = execFileSync(PYTHON, [join(packageRoot, "bench", "engine_pytorch.py"), JSON.stringify(cfg)], {
+    env: { ...process.env, OPENBLAS_NUM_THREADS: "1", OMP_WAIT_POLICY: "PASSIVE", MKL_NUM_THREADS: "1" },
+    encoding: "utf8",
+    maxBuffer: 1 << 20,
+  });
   return JSON.parse(out.trim().split("\n").pop()!) as {
     train_ms: number;
     infer_ms: number;
@@ -104,8 +115,9 @@ function benchPytorch(os: OutputStride) {
 }
 
 function main(): void {
-  if (!existsSync("/usr/bin/python3"))
-    throw new Error("bench:engine needs /usr/bin/python3 with python3-torch and python3-torchvision (apt)");
+  if (!existsSync(PYTHON))
+    throw new Error(`bench:engine needs ${PYTHON} with python3-torch and python3-torchvision (apt)`);
+  if (ON_GPU) setDefaultDevice(resolveDevice(DEVICE).device);
   const info = engineInfo();
   const rows = [];
   for (const os of [32, 16] as const) {
@@ -135,7 +147,13 @@ function main(): void {
   const result = {
     command: "npm run bench:engine",
     date: new Date().toISOString(),
-    machine: { cores: availableParallelism(), threads: THREADS, torch: info.torchVersion, simd: info.simd },
+    machine: {
+      cores: availableParallelism(),
+      threads: THREADS,
+      torch: info.torchVersion,
+      simd: info.simd,
+      ...(ON_GPU ? { device: resolveDevice(DEVICE).reason } : {}),
+    },
     setup: {
       model: "MobileNetV2 1.0 (torchvision, with batch norm), 20-way multi-label head",
       batch: BATCH,
@@ -168,7 +186,8 @@ function main(): void {
     `Peak RSS of the aepsl process: ${peakRssMb.toFixed(0)} MB (PyTorch process: ${rows.map((r) => r.pytorch_peak_rss_mb.toFixed(0)).join(" / ")} MB).`,
     "",
   ].join("\n");
-  writeBenchResults("engine", result, md);
+  // A GPU run writes engine-<device>.* so it never replaces the CPU results.
+  writeBenchResults(ON_GPU ? `engine-${DEVICE.replace(":", "")}` : "engine", result, md);
 }
 
 main();

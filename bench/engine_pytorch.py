@@ -16,9 +16,12 @@ def main():
         for i in (15, 16, 17):
             dw = model.features[i].conv[1][0]
             dw.dilation, dw.padding = (2, 2), (2, 2)
+    device = torch.device(cfg.get("device", "cpu"))
+    model = model.to(device)
     b, s = cfg["batch"], cfg["size"]
-    x = torch.randn(b, 3, s, s)
-    y = (torch.rand(b, cfg["classes"]) > 0.5).float()
+    x = torch.randn(b, 3, s, s).to(device)
+    y = (torch.rand(b, cfg["classes"]) > 0.5).float().to(device)
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
 
     def train_step():
@@ -34,10 +37,12 @@ def main():
     def timed(fn, warmup, reps):
         for _ in range(warmup):
             fn()
+        sync()
         out = []
         for _ in range(reps):
             t0 = time.perf_counter()
             fn()
+            sync()
             out.append((time.perf_counter() - t0) * 1000)
         return statistics.median(out)
 

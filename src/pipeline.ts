@@ -18,6 +18,7 @@ import { imageLevelScores, trainSegmentation } from "./stages/train-seg.js";
 import type { Config } from "./util/config.js";
 import type { Logger } from "./util/log.js";
 import type { ProgressBar } from "./util/progress.js";
+import { useConfiguredDevice } from "./stages/device.js";
 
 export interface DatasetInfo {
   root: string;
@@ -55,6 +56,9 @@ export async function prepareData(runDir: string, config: Config, log: Logger): 
     log.warn(`skipped ${skipped.length} bad item(s); see ${join(runDir, "skipped.json")}`);
     await writeJson(join(runDir, "skipped.json"), skipped);
   }
+  // After the dataset checks, so a refused dataset leaves nothing but the saved configuration.
+  const device = await useConfiguredDevice(runDir, config);
+  log.info(`device: ${device.device} (${device.reason})${config.amp ? ", amp bf16" : ""}`);
   const infoPath = join(runDir, "dataset.json");
   const info: DatasetInfo = existsSync(infoPath)
     ? readJson<DatasetInfo>(infoPath)

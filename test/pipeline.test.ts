@@ -61,6 +61,11 @@ test("the whole pipeline runs, resumes as a no-op, and leaves the dataset untouc
     "eval/val.json",
   ])
     assert.ok(existsSync(join(runDir, p)), p);
+  // The run records the device it resolved ("auto" is CPU on a machine without CUDA).
+  const device = JSON.parse(readFileSync(join(runDir, "device.json"), "utf8"));
+  assert.equal(device.setting, config.device);
+  assert.ok(device.device === "cpu" || device.device.startsWith("cuda:"), device.device);
+  assert.equal(device.amp, false);
   const ev = JSON.parse(readFileSync(join(runDir, "eval", "val.json"), "utf8"));
   assert.ok(ev.miou >= 0 && ev.miou <= 1 && ev.pixel_acc > 0, `mIoU ${ev.miou}`);
   assert.equal(ev.images, 15);

@@ -31,6 +31,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterTensorOps(env, exports);
   RegisterNnOps(env, exports);
   RegisterCrf(env, exports);
+  RegisterDeviceOps(env, exports);
   return exports;
 }
 

@@ -76,6 +76,9 @@ inline std::vector<torch::Tensor> Tensors(const Napi::Value& v) {
 }
 
 torch::ScalarType DTypeOf(const Napi::Value& v);
+// A device string ("cpu", "cuda", "cuda:1"); undefined/null keeps the options' default (CPU).
+torch::Device DeviceOf(const Napi::Value& v);
+torch::TensorOptions OptsOn(torch::TensorOptions o, const Napi::Value& device);
 std::string DTypeName(torch::ScalarType t);
 
 // A JS number used as an operand behaves like a Python number: a "wrapped" scalar that does not promote
@@ -117,5 +120,6 @@ void Export(Napi::Env env, Napi::Object exports, const char* name) {
 void RegisterTensorOps(Napi::Env env, Napi::Object exports);
 void RegisterNnOps(Napi::Env env, Napi::Object exports);
 void RegisterCrf(Napi::Env env, Napi::Object exports);
+void RegisterDeviceOps(Napi::Env env, Napi::Object exports);
 
 }  // namespace aepsl

@@ -31,7 +31,9 @@ Napi::Value BatchNorm(const Napi::CallbackInfo& info) {
   auto w = OptT(info[1]), b = OptT(info[2]), rm = OptT(info[3]), rv = OptT(info[4]);
   return Wrap(info.Env(), torch::batch_norm(T(info[0]), w.value_or(torch::Tensor()), b.value_or(torch::Tensor()),
                                             rm.value_or(torch::Tensor()), rv.value_or(torch::Tensor()), Bool(info[5]),
-                                            F64(info[6]), F64(info[7]), /*cudnn_enabled=*/false));
+                                            F64(info[6]), F64(info[7]),
+                                            // only consulted for CUDA tensors: cuDNN's kernel there, as PyTorch does
+                                            /*cudnn_enabled=*/at::globalContext().userEnabledCuDNN()));
 }
 
 Napi::Value MaxPool2d(const Napi::CallbackInfo& info) {

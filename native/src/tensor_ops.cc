@@ -2,6 +2,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
 #include <ATen/Version.h>
+#include <torch/cuda.h>
 
 #include <cstring>
 #include <functional>
@@ -12,7 +13,9 @@
 namespace aepsl {
 namespace {
 
-torch::TensorOptions Opts(const Napi::Value& dtype) { return torch::TensorOptions().dtype(DTypeOf(dtype)); }
+torch::TensorOptions Opts(const Napi::Value& dtype, const Napi::Value& device) {
+  return OptsOn(torch::TensorOptions().dtype(DTypeOf(dtype)), device);
+}
 
 // ---- creation and transfer ----
 
@@ -43,16 +46,29 @@ Napi::Value FromArray(const Napi::CallbackInfo& info) {
     throw Napi::RangeError::New(env, "shape has " + std::to_string(numel) + " elements but the array has " +
                                          std::to_string(arr.ElementLength()));
   uint8_t* data = static_cast<uint8_t*>(arr.ArrayBuffer().Data()) + arr.ByteOffset();
-  torch::Tensor t = torch::from_blob(data, shape, torch::TensorOptions().dtype(src)).clone();
+  torch::Tensor view = torch::from_blob(data, shape, torch::TensorOptions().dtype(src));
+  torch::Device d = info[3].IsUndefined() || info[3].IsNull() ? torch::Device(torch::kCPU) : DeviceOf(info[3]);
+  if (!d.is_cpu()) {
+    // fromArray(..., device): staged through pinned host memory and copied without blocking (the caching
+    // host allocator keeps the staging buffer alive until the copy is done); cast on the device.
+    torch::Tensor staged = torch::cuda::is_available() ? view.pin_memory() : view.clone();
+    torch::Tensor t = staged.to(d, /*non_blocking=*/true);
+    return Wrap(env, src != want ? t.to(want) : t);
+  }
+  torch::Tensor t = view.clone();
   if (src != want) t = t.to(want);
   return Wrap(env, t);
 }
 
 Napi::Value ToArray(const Napi::CallbackInfo& info) {
-  // toArray(t): a typed array (copy) matching the dtype; bool comes back as Uint8Array.
+  // toArray(t): a typed array (copy) matching the dtype; bool comes back as Uint8Array. A device tensor is
+  // copied back to host memory first (a synchronising copy).
   Napi::Env env = info.Env();
-  torch::Tensor t = T(info[0]).detach().contiguous();
+  torch::Tensor t = T(info[0]).detach();
+  if (!t.is_cpu()) t = t.to(torch::kCPU);
+  t = t.contiguous();
   if (t.scalar_type() == torch::kBool) t = t.to(torch::kByte);
+  if (t.scalar_type() == torch::kBFloat16) t = t.to(torch::kFloat);  // amp outputs come back as float32
   const size_t bytes = t.numel() * t.element_size();
   Napi::ArrayBuffer buf = Napi::ArrayBuffer::New(env, bytes);
   if (bytes) std::memcpy(buf.Data(), t.data_ptr(), bytes);
@@ -68,19 +84,28 @@ Napi::Value ToArray(const Napi::CallbackInfo& info) {
   }
 }
 
-Napi::Value Zeros(const Napi::CallbackInfo& info) { return Wrap(info.Env(), torch::zeros(Ints(info[0]), Opts(info[1]))); }
-Napi::Value Ones(const Napi::CallbackInfo& info) { return Wrap(info.Env(), torch::ones(Ints(info[0]), Opts(info[1]))); }
-Napi::Value Full(const Napi::CallbackInfo& info) {
-  return Wrap(info.Env(), torch::full(Ints(info[0]), F64(info[1]), Opts(info[2])));
+// Creation functions take an optional trailing device string (default CPU).
+Napi::Value Zeros(const Napi::CallbackInfo& info) {
+  return Wrap(info.Env(), torch::zeros(Ints(info[0]), Opts(info[1], info[2])));
 }
-Napi::Value Rand(const Napi::CallbackInfo& info) { return Wrap(info.Env(), torch::rand(Ints(info[0]), Opts(info[1]))); }
-Napi::Value Randn(const Napi::CallbackInfo& info) { return Wrap(info.Env(), torch::randn(Ints(info[0]), Opts(info[1]))); }
+Napi::Value Ones(const Napi::CallbackInfo& info) {
+  return Wrap(info.Env(), torch::ones(Ints(info[0]), Opts(info[1], info[2])));
+}
+Napi::Value Full(const Napi::CallbackInfo& info) {
+  return Wrap(info.Env(), torch::full(Ints(info[0]), F64(info[1]), Opts(info[2], info[3])));
+}
+Napi::Value Rand(const Napi::CallbackInfo& info) {
+  return Wrap(info.Env(), torch::rand(Ints(info[0]), Opts(info[1], info[2])));
+}
+Napi::Value Randn(const Napi::CallbackInfo& info) {
+  return Wrap(info.Env(), torch::randn(Ints(info[0]), Opts(info[1], info[2])));
+}
 Napi::Value Randint(const Napi::CallbackInfo& info) {
   return Wrap(info.Env(), torch::randint(I64(info[0]), I64(info[1]), Ints(info[2]), torch::kLong));
 }
 Napi::Value Randperm(const Napi::CallbackInfo& info) { return Wrap(info.Env(), torch::randperm(I64(info[0]), torch::kLong)); }
 Napi::Value Arange(const Napi::CallbackInfo& info) {
-  return Wrap(info.Env(), torch::arange(F64(info[0]), F64(info[1]), F64(info[2]), Opts(info[3])));
+  return Wrap(info.Env(), torch::arange(F64(info[0]), F64(info[1]), F64(info[2]), Opts(info[3], info[4])));
 }
 
 // ---- metadata ----

@@ -36,13 +36,25 @@ registerCommand({
 
     // Loaded here rather than at the top so `aepsl --help` works before the native addon is built.
     let engine: import("../engine/ops.js").EngineInfo | undefined;
+    let device: import("../engine/device.js").DeviceResolution | undefined;
+    let deviceError: string | undefined;
     let engineError: string | undefined;
     try {
       const ops = await import("../engine/ops.js");
       engine = ops.engineInfo();
+      const { resolveDevice } = await import("../engine/device.js");
+      try {
+        device = resolveDevice(ctx.config.device);
+      } catch (err) {
+        deviceError = (err as Error).message;
+      }
     } catch (err) {
       engineError = (err as Error).message;
     }
+    const cudaLine = (d: NonNullable<typeof device>): string =>
+      d.cuda.available
+        ? `CUDA: available, ${d.cuda.devices.map((g) => `cuda:${g.index} ${g.name} ${(g.totalMemory / 2 ** 30).toFixed(1)} GiB`).join("; ") || `${d.cuda.deviceCount} GPU(s)`}`
+        : `CUDA: not available (${d.cuda.built ? "no GPU visible" : "CPU only: libtorch built without CUDA"})`;
 
     const source =
       [ctx.configPath, ctx.overrides.length > 0 ? "--set" : undefined].filter(Boolean).join(" + ") ||
@@ -55,6 +67,9 @@ registerCommand({
         version: ctx.version,
         node: process.version,
         engine: options.torchConfig && engine ? { ...eng, config: engine.config } : eng,
+        device: device
+          ? { setting: device.setting, device: device.device, reason: device.reason, cuda: device.cuda }
+          : { setting: ctx.config.device, error: deviceError ?? engineError },
         configSource: source,
         config: ctx.config,
       };
@@ -68,6 +83,10 @@ registerCommand({
           ? `engine: libtorch ${engine.torchVersion}, ${engine.threads} thread${engine.threads === 1 ? "" : "s"}, SIMD ${engine.simd}`
           : `engine: unavailable`,
       );
+      if (device) {
+        lines.push(`device: ${device.device} (${device.setting}: ${device.reason})`);
+        lines.push(cudaLine(device));
+      } else if (deviceError) lines.push(`device: ${deviceError}`);
       if (engine && options.torchConfig)
         lines.push(`libtorch build configuration:\n${engine.config.trimEnd()}`);
       lines.push(`config (${source}, profile "${ctx.config.profile}"):`);
@@ -75,5 +94,6 @@ registerCommand({
       ctx.out(`${lines.join("\n")}\n`);
     }
     if (engineError !== undefined) throw new Error(`the libtorch engine is unavailable: ${engineError}`);
+    if (deviceError !== undefined) throw new Error(deviceError);
   },
 });

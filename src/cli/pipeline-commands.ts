@@ -71,6 +71,7 @@ registerCommand({
     const { Segmenter } = await import("../segmenter.js");
     const { evaluateSegmenter } = await import("../stages/evaluate.js");
     const { crfOptions, stageProgress } = await import("../pipeline.js");
+    await (await import("../stages/device.js")).useConfiguredDevice(null, config);
     const seg = await Segmenter.load(runDir);
     try {
       const onStep = stageProgress(ctx.log);
@@ -168,6 +169,7 @@ registerCommand({
     const { readJson } = await import("../stages/run-dir.js");
     const cfgPath = join(resolve(options.run), "config.json");
     const config = existsSync(cfgPath) ? validateConfig(readJson(cfgPath), cfgPath) : ctx.config;
+    await (await import("../stages/device.js")).useConfiguredDevice(null, config);
     const seg = await Segmenter.load(resolve(options.run));
     try {
       const onStep = stageProgress(ctx.log);

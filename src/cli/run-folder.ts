@@ -38,6 +38,10 @@ export async function openRun(
   if (existsSync(savedPath)) {
     const saved = validateConfig(readJson(savedPath), savedPath);
     const asked = ctx.configPath || ctx.overrides.length || o.data;
+    // Checkpoints are device-neutral: a run may resume on another device (--set device=cpu) or with amp
+    // switched, so those two keys do not count as a different configuration.
+    config = { ...config, device: asked ? config.device : saved.device, amp: asked ? config.amp : saved.amp };
+    const devicesOf = (c: Config) => ({ ...c, device: config.device, amp: config.amp });
     // A run refused before any stage started (e.g. on a dataset problem) may be retried with new settings.
     const started = existsSync(join(runDir, "dataset.json"));
     if (asked && !started && formatConfigJson(saved) !== formatConfigJson(config)) {
@@ -47,14 +51,14 @@ export async function openRun(
       ctx.log.info(`${runDir}: no stage had started; using the new configuration`);
       return { runDir, config };
     }
-    if (asked && formatConfigJson(saved) !== formatConfigJson(config))
+    if (asked && formatConfigJson(devicesOf(saved)) !== formatConfigJson(config))
       throw new Error(
         `${runDir} was started with a different configuration (${savedPath}); ` +
           "resume it without --config/--set/--data, choose a new --out, or start over with --force",
       );
     ctx.log.setRunDir(runDir);
     ctx.log.info(`resuming ${runDir}`);
-    return { runDir, config: saved };
+    return { runDir, config: devicesOf(saved) };
   }
   if (!o.create) throw new Error(`${runDir}: not an aepsl run folder (no config.json)`);
   if (existsSync(runDir) && readdirSync(runDir).length)

@@ -1,4 +1,5 @@
 // Tensor creation and functional neural-network ops (all differentiable through libtorch's autograd).
+import { deviceArg, type Device } from "./device.js";
 import { native, type Handle } from "./native.js";
 import { Tensor, type AnyTypedArray, type DType, type Operand } from "./tensor.js";
 
@@ -14,29 +15,45 @@ function defaultDType(data: AnyTypedArray): DType {
   return "uint8";
 }
 
-/** A tensor holding a copy of data (a typed array, or numbers as float32) with the given shape. */
-export function tensor(data: AnyTypedArray | number[], shape?: number[], dtype?: DType): Tensor {
+/**
+ * A tensor holding a copy of data (a typed array, or numbers as float32) with the given shape. Creation
+ * functions put the tensor on `device`, or on the default device (defaultDevice(), CPU unless set).
+ */
+export function tensor(
+  data: AnyTypedArray | number[],
+  shape?: number[],
+  dtype?: DType,
+  device?: Device,
+): Tensor {
   const arr = Array.isArray(data) ? Float32Array.from(data) : data;
-  return new Tensor(native.fromArray(arr, shape ?? [arr.length], dtype ?? defaultDType(arr)));
+  return new Tensor(
+    native.fromArray(arr, shape ?? [arr.length], dtype ?? defaultDType(arr), deviceArg(device)),
+  );
 }
-export const scalar = (v: number, dtype: DType = "float32"): Tensor => tensor(Float64Array.of(v), [], dtype);
-export const zeros = (shape: number[], dtype: DType = "float32"): Tensor =>
-  new Tensor(native.zeros(shape, dtype));
-export const ones = (shape: number[], dtype: DType = "float32"): Tensor =>
-  new Tensor(native.ones(shape, dtype));
-export const full = (shape: number[], value: number, dtype: DType = "float32"): Tensor =>
-  new Tensor(native.full(shape, value, dtype));
+export const scalar = (v: number, dtype: DType = "float32", device?: Device): Tensor =>
+  tensor(Float64Array.of(v), [], dtype, device);
+export const zeros = (shape: number[], dtype: DType = "float32", device?: Device): Tensor =>
+  new Tensor(native.zeros(shape, dtype, deviceArg(device)));
+export const ones = (shape: number[], dtype: DType = "float32", device?: Device): Tensor =>
+  new Tensor(native.ones(shape, dtype, deviceArg(device)));
+export const full = (shape: number[], value: number, dtype: DType = "float32", device?: Device): Tensor =>
+  new Tensor(native.full(shape, value, dtype, deviceArg(device)));
 /** Uniform [0, 1). */
-export const rand = (shape: number[], dtype: DType = "float32"): Tensor =>
-  new Tensor(native.rand(shape, dtype));
-export const randn = (shape: number[], dtype: DType = "float32"): Tensor =>
-  new Tensor(native.randn(shape, dtype));
+export const rand = (shape: number[], dtype: DType = "float32", device?: Device): Tensor =>
+  new Tensor(native.rand(shape, dtype, deviceArg(device)));
+export const randn = (shape: number[], dtype: DType = "float32", device?: Device): Tensor =>
+  new Tensor(native.randn(shape, dtype, deviceArg(device)));
 /** Integers in [low, high) as int64. */
 export const randint = (low: number, high: number, shape: number[]): Tensor =>
   new Tensor(native.randint(low, high, shape));
 export const randperm = (n: number): Tensor => new Tensor(native.randperm(n));
-export const arange = (start: number, end: number, step = 1, dtype: DType = "int64"): Tensor =>
-  new Tensor(native.arange(start, end, step, dtype));
+export const arange = (
+  start: number,
+  end: number,
+  step = 1,
+  dtype: DType = "int64",
+  device?: Device,
+): Tensor => new Tensor(native.arange(start, end, step, dtype, deviceArg(device)));
 
 export const cat = (ts: Tensor[], dim = 0): Tensor => new Tensor(native.cat(handles(ts), dim));
 export const stack = (ts: Tensor[], dim = 0): Tensor => new Tensor(native.stack(handles(ts), dim));

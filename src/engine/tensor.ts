@@ -3,6 +3,7 @@
 // Every Tensor owns one native handle. Tensors created inside `tidy(fn)` are freed when fn returns, except
 // those it returns or `keep()`s; anything else is freed by `dispose()`. The handle's own finaliser frees
 // native memory if a tensor is garbage-collected undisposed: a safety net, not the mechanism.
+import { isDevice, type Device } from "./device.js";
 import { native, type Handle } from "./native.js";
 
 export type DType = "float32" | "float64" | "float16" | "int64" | "int32" | "uint8" | "bool";
@@ -71,6 +72,11 @@ export class Tensor {
     return native.dtype(this.handle) as DType;
   }
 
+  /** Where the data lives: "cpu" or "cuda:N". */
+  get device(): Device {
+    return native.device(this.handle) as Device;
+  }
+
   /** Frees the native memory now. Safe to call twice. */
   dispose(): void {
     if (this.#handle === null) return;
@@ -80,7 +86,10 @@ export class Tensor {
     for (const s of scopes) s.delete(this);
   }
 
-  /** Copies the data out into a typed array (float16 as raw Uint16 bits, bool as Uint8). */
+  /**
+   * Copies the data out into a typed array (float16 as raw Uint16 bits, bool as Uint8); a device tensor is
+   * copied back to host memory first.
+   */
   toArray(): AnyTypedArray {
     return native.toArray(this.handle);
   }
@@ -90,6 +99,7 @@ export class Tensor {
     return tidy(() => this.to("float32").toArray() as Float32Array);
   }
 
+  /** The single value as a number (from a device tensor: a synchronising copy to the host). */
   item(): number {
     return native.item(this.handle);
   }
@@ -207,8 +217,28 @@ export class Tensor {
   clamp(min?: number, max?: number): Tensor {
     return new Tensor(native.clamp(this.handle, min ?? null, max ?? null));
   }
-  to(dtype: DType): Tensor {
-    return new Tensor(native.cast(this.handle, dtype));
+  /**
+   * A copy converted to a dtype, or on a device. Moving to the device the tensor is already on returns a
+   * new handle to the same data (no copy). nonBlocking lets a copy from pinned host memory overlap compute.
+   */
+  to(dtypeOrDevice: DType | Device, nonBlocking = false): Tensor {
+    if (isDevice(dtypeOrDevice)) return new Tensor(native.toDevice(this.handle, dtypeOrDevice, nonBlocking));
+    return new Tensor(native.cast(this.handle, dtypeOrDevice));
+  }
+  /**
+   * Moves this tensor's data to a device in place: the handle is re-pointed (requiresGrad kept), so every
+   * reference to this Tensor follows. For long-lived tensors such as parameters; a no-op when already there.
+   */
+  moveTo_(device: Device): this {
+    native.moveTo(this.handle, device);
+    return this;
+  }
+  /** A copy in page-locked host memory (for non-blocking copies to a GPU); itself without CUDA. */
+  pinMemory(): Tensor {
+    return new Tensor(native.pinMemory(this.handle));
+  }
+  get isPinned(): boolean {
+    return native.isPinned(this.handle) as boolean;
   }
   clone(): Tensor {
     return unary("clone", this);

@@ -1,5 +1,6 @@
 // A small module system in the spirit of torch.nn.Module: named parameters, buffers and children,
 // train/eval mode, state dicts by dotted parameter name.
+import type { Device } from "../engine/device.js";
 import { keep, noGrad, type Tensor } from "../engine/tensor.js";
 
 export abstract class Module {
@@ -79,6 +80,16 @@ export abstract class Module {
       for (const [k, t] of state) own.get(k)?.copy_(t);
     });
     return { missing, unexpected };
+  }
+
+  /**
+   * Moves every parameter and buffer to a device in place (optimisers built afterwards, or before, see the
+   * same tensors); a no-op for tensors already there, so model.to("cpu") on CPU copies nothing.
+   */
+  to(device: Device): this {
+    for (const [, t] of this.namedParameters()) t.moveTo_(device);
+    for (const [, t] of this.namedBuffers()) t.moveTo_(device);
+    return this;
   }
 
   train(on = true): this {

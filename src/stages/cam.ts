@@ -8,6 +8,7 @@ import sharp from "sharp";
 import type { DatasetItem } from "../data/dataset.js";
 import { loadRgb, resizeRgb, saveJpeg } from "../data/image.js";
 import type { RgbImage } from "../data/types.js";
+import { autocastForward } from "../engine/device.js";
 import { cat, interpolate, tensor } from "../engine/ops.js";
 import { noGrad, tidy, type Tensor } from "../engine/tensor.js";
 import { writeFileAtomic } from "../util/fs.js";
@@ -48,7 +49,7 @@ export function computeCams(model: CamClassifier, img: RgbImage, labels: number[
             : resizeRgb(img, Math.max(8, Math.round(width * s)), Math.max(8, Math.round(height * s)));
         let x = imagesToTensor([scaled]);
         if (o.flip) x = cat([x, x.flip([3])], 0);
-        const { cams, logits } = model.camsAndLogits(x);
+        const { cams, logits } = autocastForward(() => model.camsAndLogits(x));
         let maps = cams.relu();
         if (o.flip) maps = maps.slice(0, 0, 1).add(maps.slice(0, 1, 2).flip([3]));
         else maps = maps.slice(0, 0, 1);

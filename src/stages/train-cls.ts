@@ -8,6 +8,7 @@ import { loadRgb } from "../data/image.js";
 import { readIndexedPng } from "../data/png.js";
 import { IMAGENET_MEAN_U8, type RgbImage } from "../data/types.js";
 import { loadModelWeights } from "../engine/checkpoint.js";
+import { autocastForward } from "../engine/device.js";
 import { bceWithLogits, manualSeed, tensor } from "../engine/ops.js";
 import { meanAveragePrecision } from "../eval/metrics.js";
 import { CamClassifier } from "../nn/cam-classifier.js";
@@ -96,7 +97,7 @@ export async function trainClassifier(o: TrainClassifierOptions): Promise<Classi
       step: (samples) => {
         const x = imagesToTensor(samples.map((s) => s.image));
         const y = tensor(concat(samples.map((s) => s.target)), [samples.length, numFg]);
-        const logits = model.forward(x);
+        const logits = autocastForward(() => model.forward(x));
         const loss = bceWithLogits(logits, y);
         loss.backward();
         const probs = logits.detach().sigmoid().toArray() as Float32Array;

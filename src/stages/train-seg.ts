@@ -10,6 +10,7 @@ import { loadRgb } from "../data/image.js";
 import { readIndexedPng } from "../data/png.js";
 import { IGNORE_INDEX, IMAGENET_MEAN_U8, type RgbImage } from "../data/types.js";
 import { loadModelWeights } from "../engine/checkpoint.js";
+import { autocastForward } from "../engine/device.js";
 import {
   crossEntropy,
   manualSeed,
@@ -175,7 +176,7 @@ export async function trainSegmentation(o: TrainSegmentationOptions): Promise<Tr
         const packed = new Uint8Array(n * width * height);
         samples.forEach((s, i) => packed.set(s.label, i * width * height));
         const target = tensor(packed, [n, height, width], "uint8").to("int64");
-        const logits = model.forward(x);
+        const logits = autocastForward(() => model.forward(x));
         let loss = crossEntropy(logits, target, { ignoreIndex: IGNORE_INDEX });
         if (cfg.psl) {
           const weights = tensor(Float32Array.from(samples.flatMap((s) => Array.from(s.weights))), [

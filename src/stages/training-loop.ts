@@ -4,6 +4,7 @@ import { mkdir } from "node:fs/promises";
 import type { Rng } from "../data/augment.js";
 import { BatchLoader } from "../data/loader.js";
 import { loadCheckpoint, saveCheckpoint } from "../engine/checkpoint.js";
+import { defaultDevice } from "../engine/device.js";
 import { SGD, polyLr, type ParamGroup } from "../engine/optim.js";
 import { tidy } from "../engine/tensor.js";
 import type { Module } from "../nn/module.js";
@@ -62,6 +63,8 @@ export async function runTrainingLoop<I, S>(o: TrainingLoopOptions<I, S>): Promi
   if (o.items.length < batchSize)
     throw new Error(`${o.name}: ${o.items.length} image(s), fewer than one batch of ${batchSize}`);
   await mkdir(o.dir, { recursive: true });
+  // The model and (so) its gradients and SGD buffers live on the run's device; a no-op on CPU.
+  o.model.to(defaultDevice());
   const optimizer = new SGD(o.model.paramGroups(lrBackbone, lrHead), {
     lr: lrHead,
     momentum,

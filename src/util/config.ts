@@ -113,11 +113,17 @@ export interface CrfConfig {
   thetaGamma: number;
 }
 
+/** Where tensors live: "auto" = CUDA when the linked libtorch has it and a GPU is visible, else CPU. */
+export type DeviceSetting = "auto" | "cpu" | "cuda" | `cuda:${number}`;
+
 export interface Config {
   profile: Profile;
   seed: number;
   /** libtorch threads; 0 means all cores. */
   threads: number;
+  device: DeviceSetting;
+  /** bf16 autocast of forward passes in training and CAM extraction (CUDA only; weights stay float32). */
+  amp: boolean;
   data: DataConfig;
   classifier: ClassifierConfig;
   cam: CamConfig;
@@ -138,6 +144,8 @@ export function defaultConfig(): Config {
     profile: "default",
     seed: 0,
     threads: 0,
+    device: "auto",
+    amp: false,
     data: { dir: "", trainSplit: "train", skipBad: false },
     classifier: {
       outputStride: 16,
@@ -303,6 +311,11 @@ function listOf(item: Field, expected: string, ok: (xs: unknown[]) => boolean = 
 }
 
 const outputStride = oneOf(8, 16, 32);
+const device = new Field(
+  '"auto", "cpu", "cuda" or "cuda:N"',
+  (v) => typeof v === "string" && /^(auto|cpu|cuda|cuda:\d+)$/.test(v),
+  (s) => s.trim(),
+);
 
 // Shared by the classifier and segmentation sections.
 const scaleRange = listOf(
@@ -316,6 +329,8 @@ const SCHEMA: SchemaOf<Config> = {
   profile: oneOf("default", "quick"),
   seed: nonNegativeInt,
   threads: nonNegativeInt,
+  device,
+  amp: boolean,
   data: {
     dir: string,
     trainSplit: nonEmptyString,
@@ -485,6 +500,8 @@ function checkSection(schema: Section, value: unknown, path: string, problems: s
 
 /** Checks between keys, run only when both keys are individually valid. */
 function checkRelations(c: Obj, problems: string[]): void {
+  if (c.amp === true && c.device === "cpu")
+    problems.push('amp: true needs a CUDA device (bf16 autocast), but device is "cpu"; set amp: false');
   // Background is where every CAM is below bgThreshold, objects where a CAM reaches the mining threshold:
   // a background threshold at or above the mining threshold leaves no uncertain band between them.
   const pl = c.pseudoLabels as Partial<PseudoLabelConfig> | undefined;
