@@ -14,7 +14,7 @@ import { completedSteps, runErasing } from "./stages/mine.js";
 import { makePseudoLabels } from "./stages/pseudo-labels.js";
 import { isDone, readJson, stepDir, writeJson } from "./stages/run-dir.js";
 import { imageLevelScores, trainSegmentation } from "./stages/train-seg.js";
-import type { Config } from "./util/config.js";
+import { defaultConfig, type Config } from "./util/config.js";
 import type { Logger } from "./util/log.js";
 import type { ProgressBar } from "./util/progress.js";
 
@@ -41,13 +41,17 @@ export interface PreparedData {
 /** Opens and validates the dataset (all problems at once, or skipped with --skip-bad into skipped.json). */
 export async function prepareData(runDir: string, config: Config, log: Logger): Promise<PreparedData> {
   const dir = config.data.dir;
-  const load = async (split: string, exclude?: Set<string>) => {
-    const ds = await openDataset(dir, { split });
+  const load = async (split: string, exclude?: Set<string>, splitOptional = false) => {
+    const ds = await openDataset(dir, { split, splitOptional });
     if (exclude) ds.items = ds.items.filter((it) => !exclude.has(it.id));
     const { items, skipped } = await validateDataset(ds, { skipBad: config.data.skipBad });
     return { ds, items, skipped };
   };
-  const train = await load(config.data.trainSplit, await excludedIds(dir, config.data.trainExclude));
+  const train = await load(
+    config.data.trainSplit,
+    await excludedIds(dir, config.data.trainExclude),
+    config.data.trainSplit === defaultConfig().data.trainSplit, // only a split the user named must exist
+  );
   const evaluation = config.data.evalSplit ? await load(config.data.evalSplit) : null;
   const skipped = [...train.skipped, ...(evaluation?.skipped ?? [])];
   if (skipped.length) {

@@ -31,7 +31,7 @@ registerCommand({
     "data.evalSplit is set and its images have masks.",
   options: RUN_OPTIONS,
   examples: [
-    "aepsl run --data ../shared/data/voc12-subset --out runs/voc --set data.evalSplit=train",
+    "aepsl run --data my-data --out runs/my-run --set data.evalSplit=val",
     "aepsl run --config my-run.yaml --out runs/mine",
     "aepsl run --out runs/voc   # resume",
   ],
@@ -57,7 +57,7 @@ registerCommand({
     { name: "crf", type: "boolean", description: "Dense CRF post-processing" },
     { name: "flip", type: "boolean", description: "Average with the flipped image" },
   ],
-  examples: ["aepsl eval --run runs/voc --data ../shared/data/voc12-subset --split train --crf"],
+  examples: ["aepsl eval --run runs/my-run --split val --crf"],
   async run({ options }, ctx) {
     const runDir = resolve(options.run);
     const { readJson, writeJson } = await import("../stages/run-dir.js");
@@ -117,7 +117,7 @@ for (const [name, summary, stage] of STAGE_COMMANDS) {
       "Runs the pipeline up to and including this stage in the run folder, skipping stages already " +
       "finished there; `aepsl run` on the same folder continues from it.",
     options: RUN_OPTIONS,
-    examples: [`aepsl ${name} --data ../shared/data/voc12-subset --out runs/voc`],
+    examples: [`aepsl ${name} --data my-data --out runs/my-run`],
     async run({ options }, ctx) {
       const { runDir, config } = await openRun({ ...options, create: true }, ctx);
       const { runPipeline } = await import("../pipeline.js");

@@ -1,0 +1,100 @@
+// A new user's own dataset through the `aepsl` CLI (issue #12): a small generated generic-layout dataset
+// without splits/, and the help text's examples.
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import sharp from "sharp";
+
+const REPO = resolve(fileURLToPath(import.meta.url), "..", "..");
+const { NODE_TEST_CONTEXT: _runner, ...userEnv } = process.env;
+const ENV = { ...userEnv, AEPSL_THREADS: "1" };
+const QUICK = [
+  "--set",
+  "classifier.epochs=1",
+  "--set",
+  "classifier.cropSize=64",
+  "--set",
+  "classifier.batchSize=2",
+  "--quiet",
+];
+
+function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, ["--import", "tsx", join(REPO, "src", "cli", "main.ts"), ...args], {
+      cwd: REPO,
+      env: ENV,
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d));
+    child.stderr.on("data", (d: Buffer) => (stderr += d));
+    child.on("error", fail);
+    child.on("close", (code) => done({ code, stdout, stderr }));
+  });
+}
+
+/** Generic layout, no splits/ folder: 4 images of 48×40, classes background, cat, dog. */
+async function writeDataset(root: string): Promise<void> {
+  mkdirSync(join(root, "images"), { recursive: true });
+  writeFileSync(join(root, "classes.txt"), "0 background 0,0,0\n1 cat 64,0,0\n2 dog 64,128,0\n");
+  const rows = ["id,labels"];
+  for (let i = 0; i < 4; i++) {
+    const data = new Uint8Array(48 * 40 * 3).map((_, k) => (k * 7 + i * 53) & 255);
+    await sharp(data, { raw: { width: 48, height: 40, channels: 3 } })
+      .png()
+      .toFile(join(root, "images", `img_${i}.png`));
+    rows.push(`img_${i},${i % 2 ? "cat" : "dog"}`);
+  }
+  writeFileSync(join(root, "labels.csv"), rows.join("\n") + "\n");
+}
+
+describe("aepsl on a user's own generic-layout dataset", () => {
+  let tmp: string;
+  let data: string;
+  before(async () => {
+    tmp = mkdtempSync(join(tmpdir(), "aepsl own data-"));
+    data = join(tmp, "my-data");
+    await writeDataset(data);
+  });
+  after(() => rmSync(tmp, { recursive: true, force: true }));
+
+  test("no splits/train.txt: training uses every image (README: optional)", async () => {
+    const out = join(tmp, "nosplits");
+    const r = await cli(["train-cls", "--data", data, "--out", out, ...QUICK]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.doesNotMatch(r.stderr, /split file/);
+    const info = JSON.parse((await import("node:fs")).readFileSync(join(out, "dataset.json"), "utf8")) as {
+      trainImages: number;
+    };
+    assert.equal(info.trainImages, 4);
+    assert.ok(existsSync(join(out, "steps", "1", "classifier", "DONE.json")));
+  });
+
+  test("a split the user names must still exist", async () => {
+    const r = await cli([
+      "train-cls",
+      "--data",
+      data,
+      "--out",
+      join(tmp, "named"),
+      ...QUICK,
+      "--set",
+      "data.evalSplit=val",
+    ]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /splits\/val\.txt: split file for "val" not found/);
+  });
+
+  test("run --help gives examples with folders a user has, not ../shared", async () => {
+    for (const cmd of ["run", "train-cls", "eval"]) {
+      const r = await cli([cmd, "--help"]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.doesNotMatch(r.stdout, /shared\/data/, `${cmd} --help`);
+      assert.match(r.stdout, /my-data|runs\/my-run/, `${cmd} --help`);
+    }
+  });
+});
