@@ -98,3 +98,57 @@ describe("aepsl on a user's own generic-layout dataset", () => {
     }
   });
 });
+
+describe("one process per run folder", () => {
+  let tmp: string;
+  let data: string;
+  before(async () => {
+    tmp = mkdtempSync(join(tmpdir(), "aepsl lock-"));
+    data = join(tmp, "my-data");
+    await writeDataset(data);
+  });
+  after(() => rmSync(tmp, { recursive: true, force: true }));
+
+  test("a second command on a folder in use refuses at once naming the process; a killed run's lock does not block resuming", async () => {
+    const out = join(tmp, "run");
+    const first = spawn(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        join(REPO, "src", "cli", "main.ts"),
+        "train-cls",
+        "--data",
+        data,
+        "--out",
+        out,
+        ...QUICK,
+        "--set",
+        "classifier.epochs=200",
+      ],
+      { cwd: REPO, env: ENV, stdio: "ignore" },
+    );
+    const exited = new Promise((ok) => first.on("close", ok));
+    try {
+      const lock = join(out, "run.lock");
+      for (let i = 0; i < 600 && !existsSync(lock); i++) await new Promise((ok) => setTimeout(ok, 50));
+      assert.ok(existsSync(lock), "the first command holds a lock");
+      const t0 = performance.now();
+      const second = await cli(["train-cls", "--out", out, "--quiet"]);
+      assert.equal(second.code, 1, second.stderr);
+      assert.match(second.stderr, new RegExp(`is in use by process ${first.pid}\\b`));
+      assert.ok(performance.now() - t0 < 20_000, "refused at once, not after waiting");
+      assert.equal(first.exitCode, null, "the first is still running");
+    } finally {
+      first.kill("SIGKILL");
+      await exited;
+    }
+    // SIGKILL leaves the lock behind; its process is gone, so resuming works.
+    assert.ok(existsSync(join(out, "run.lock")));
+    const again = await cli(["eval", "--run", out, "--split", "val", "--quiet"]);
+    assert.doesNotMatch(again.stderr, /in use by process/, again.stderr);
+    // eval took the stale lock (it then fails: this dataset has no val split) and released it on exit.
+    assert.match(again.stderr, /split file for "val" not found/, again.stderr);
+    assert.ok(!existsSync(join(out, "run.lock")), "the lock is released on exit");
+  });
+});

@@ -3,7 +3,7 @@
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { registerCommand } from "./commands.js";
-import { openRun } from "./run-folder.js";
+import { lockRunDir, openRun } from "./run-folder.js";
 
 const RUN_OPTIONS = [
   {
@@ -60,6 +60,7 @@ registerCommand({
   examples: ["aepsl eval --run runs/my-run --split val --crf"],
   async run({ options }, ctx) {
     const runDir = resolve(options.run);
+    lockRunDir(runDir); // eval writes eval/ and predictions/ into the run folder
     const { readJson, writeJson } = await import("../stages/run-dir.js");
     const { validateConfig } = await import("../util/config.js");
     const config = validateConfig(readJson(join(runDir, "config.json")), join(runDir, "config.json"));
