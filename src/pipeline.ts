@@ -268,12 +268,14 @@ export async function evaluateRun(
   try {
     const plain = await evaluateSegmenter(seg, items, {
       predictionsDir: join(runDir, "predictions", split),
+      headlineClasses: config.eval.headlineClasses,
       onImage: (d, n) => onStep(`eval ${split}`, d, n),
     });
     const withCrf = config.crf.enabled
       ? await evaluateSegmenter(seg, items, {
           crf: crfOptions(config),
           predictionsDir: join(runDir, "predictions", `${split}-crf`),
+          headlineClasses: config.eval.headlineClasses,
           onImage: (d, n) => onStep(`eval ${split} + CRF`, d, n),
         })
       : undefined;
@@ -281,15 +283,18 @@ export async function evaluateRun(
     const result = { split, ...plain, crf_result: withCrf ?? null, mining };
     await writeJson(out, result);
     log.info(
-      `${split}: mIoU ${(plain.miou * 100).toFixed(1)} (7-class ${(plain.miou7 * 100).toFixed(1)}), pixel accuracy ${(plain.pixel_acc * 100).toFixed(1)}` +
-        (withCrf
-          ? `; with CRF ${(withCrf.miou * 100).toFixed(1)} (7-class ${(withCrf.miou7 * 100).toFixed(1)})`
-          : ""),
+      `${split}: mIoU ${(plain.miou * 100).toFixed(1)}${headlineText(plain)}, pixel accuracy ${(plain.pixel_acc * 100).toFixed(1)}` +
+        (withCrf ? `; with CRF ${(withCrf.miou * 100).toFixed(1)}${headlineText(withCrf)}` : ""),
     );
     return result;
   } finally {
     seg.dispose();
   }
+}
+
+/** " (7-class 45.4)" for a report with headline classes, "" without. */
+export function headlineText(r: { headline?: { classes: string[]; miou: number } | null }): string {
+  return r.headline ? ` (${r.headline.classes.length}-class ${(r.headline.miou * 100).toFixed(1)})` : "";
 }
 
 /** CAM seed quality of step 1 on the evaluation split (the standard WSSS seed metric). */
@@ -300,7 +305,7 @@ async function evaluateSeeds(runDir: string, info: DatasetInfo, items: DatasetIt
   await writeJson(join(runDir, "eval", "cam-seeds.json"), ev);
   log.info(
     `CAM seeds on '${info.evalSplit}': best θ ${ev.best.threshold} → mIoU ${(ev.best.miou * 100).toFixed(1)} ` +
-      `(7-class ${(ev.best.miou7 * 100).toFixed(1)})`,
+      headlineText(ev.best),
   );
   return ev as unknown as Record<string, unknown>;
 }

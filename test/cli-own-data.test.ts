@@ -152,3 +152,47 @@ describe("one process per run folder", () => {
     assert.ok(!existsSync(join(out, "run.lock")), "the lock is released on exit");
   });
 });
+
+describe("headline classes on a non-VOC dataset", () => {
+  let tmp: string;
+  before(() => {
+    tmp = mkdtempSync(join(tmpdir(), "aepsl headline-"));
+  });
+  after(() => rmSync(tmp, { recursive: true, force: true }));
+
+  test("run, eval and the report show only the all-class mean unless eval.headlineClasses is set", async () => {
+    const data = join(tmp, "my-data");
+    await writeDataset(data);
+    mkdirSync(join(data, "masks"));
+    mkdirSync(join(data, "splits"));
+    const { encodeIndexedPng } = await import("../src/data/png.js");
+    const { buildPalette } = await import("../src/data/classes.js");
+    for (let i = 0; i < 4; i++) {
+      const m = new Uint8Array(48 * 40);
+      for (let y = 10; y < 30; y++) for (let x = 12; x < 36; x++) m[y * 48 + x] = i % 2 ? 1 : 2;
+      writeFileSync(join(data, "masks", `img_${i}.png`), encodeIndexedPng(m, 48, 40, buildPalette()));
+    }
+    writeFileSync(join(data, "splits", "val.txt"), "img_0\nimg_1\n");
+    const out = join(tmp, "run");
+    const quickRun = [
+      "--set",
+      "profile=quick",
+      "--set",
+      "classifier.cropSize=64",
+      "--set",
+      "segmentation.cropSize=64",
+    ];
+    const r = await cli(["run", "--data", data, "--out", out, ...quickRun, "--set", "data.evalSplit=val"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr + r.stdout, /val: mIoU \d/);
+    assert.doesNotMatch(r.stderr + r.stdout, /7-class/);
+    const ev = JSON.parse((await import("node:fs")).readFileSync(join(out, "eval", "val.json"), "utf8"));
+    assert.equal(ev.headline, null);
+    const html = (await import("node:fs")).readFileSync(join(out, "report", "index.html"), "utf8");
+    assert.doesNotMatch(html, /7-class mIoU/);
+    const e = await cli(["eval", "--run", out, "--split", "val", "--quiet"]);
+    assert.equal(e.code, 0, e.stderr);
+    assert.match(e.stdout, /mIoU +\d/);
+    assert.doesNotMatch(e.stdout, /class\)/);
+  });
+});

@@ -78,6 +78,7 @@ registerCommand({
       const r = await evaluateSegmenter(seg, items, {
         crf: options.crf ? crfOptions(config) : false,
         flip: options.flip,
+        headlineClasses: config.eval.headlineClasses,
         onImage: (d, n) => onStep(`eval ${options.split}`, d, n),
       });
       const name = `${options.split}${options.crf ? "-crf" : ""}${options.flip ? "-flip" : ""}`;
@@ -90,7 +91,11 @@ registerCommand({
           `split ${options.split}: ${r.images} images${options.crf ? ", with CRF" : ""}`,
           ...rows,
           `  ${"mIoU".padEnd(14)} ${(r.miou * 100).toFixed(1).padStart(5)}`,
-          `  ${"mIoU (7-class)".padEnd(14)} ${(r.miou7 * 100).toFixed(1).padStart(5)}`,
+          ...(r.headline
+            ? [
+                `  ${`mIoU (${r.headline.classes.length}-class)`.padEnd(14)} ${(r.headline.miou * 100).toFixed(1).padStart(5)}`,
+              ]
+            : []),
           `  ${"pixel acc.".padEnd(14)} ${(r.pixel_acc * 100).toFixed(1).padStart(5)}`,
           `wrote ${join(runDir, "eval", `${name}.json`)}`,
           "",
@@ -195,6 +200,7 @@ export const DEMO_OVERRIDES: [string, string][] = [
   ["segmentation.epochs", "15"],
   ["segmentation.cropSize", "224"],
   ["crf.enabled", "true"],
+  ["eval.headlineClasses", "background,person,cat,dog,horse,cow,sheep"],
 ];
 
 registerCommand({
@@ -222,18 +228,23 @@ registerCommand({
       },
       { ...demoCtx, configPath: undefined, overrides: [] },
     );
-    const { runPipeline } = await import("../pipeline.js");
+    const { runPipeline, headlineText } = await import("../pipeline.js");
     const t0 = performance.now();
     const result = await runPipeline(runDir, config, ctx.log);
     const ev = result.evaluation as
-      { miou: number; miou7: number; crf_result?: { miou: number; miou7: number } | null } | undefined;
+      | {
+          miou: number;
+          headline?: { classes: string[]; miou: number } | null;
+          crf_result?: { miou: number } | null;
+        }
+      | undefined;
     const { writeReport } = await import("../report/report.js");
     const report = await writeReport(runDir);
     ctx.out(
       [
         `demo finished in ${((performance.now() - t0) / 1000).toFixed(0)} s`,
         ev
-          ? `val mIoU ${(ev.miou * 100).toFixed(1)} (7-class ${(ev.miou7 * 100).toFixed(1)})` +
+          ? `val mIoU ${(ev.miou * 100).toFixed(1)}${headlineText(ev)}` +
             (ev.crf_result ? `, with CRF ${(ev.crf_result.miou * 100).toFixed(1)}` : "")
           : "",
         `report: ${report}`,

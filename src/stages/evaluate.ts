@@ -24,6 +24,8 @@ export async function evaluateSegmenter(
     crf?: CrfOptions | false;
     flip?: boolean;
     predictionsDir?: string;
+    /** Class names of the headline mean (eval.headlineClasses). */
+    headlineClasses?: readonly string[];
     onImage?: (d: number, n: number) => void;
   } = {},
 ): Promise<EvaluationResult> {
@@ -53,7 +55,12 @@ export async function evaluateSegmenter(
   }
   const n = cm.numClasses;
   const confusion = Array.from({ length: n }, (_, g) => Array.from(cm.counts.subarray(g * n, (g + 1) * n)));
-  return { ...segmentationReport(cm, seg.classes), images: withMasks.length, crf: !!o.crf, confusion };
+  return {
+    ...segmentationReport(cm, seg.classes, o.headlineClasses),
+    images: withMasks.length,
+    crf: !!o.crf,
+    confusion,
+  };
 }
 
 /** Segments image files into outDir: <name>.png (indexed, palette) and <name>_overlay.jpg. */

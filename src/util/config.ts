@@ -102,6 +102,14 @@ export interface CrfConfig {
   thetaGamma: number;
 }
 
+export interface EvalConfig {
+  /**
+   * Class names whose mean IoU is shown beside the all-class mean (e.g. the classes a benchmark's data
+   * covers); empty: only the all-class mean. configs/voc-protocol.yaml sets the VOC 7-class subset.
+   */
+  headlineClasses: string[];
+}
+
 export interface Config {
   profile: Profile;
   seed: number;
@@ -114,6 +122,7 @@ export interface Config {
   pseudoLabels: PseudoLabelConfig;
   segmentation: SegmentationConfig;
   crf: CrfConfig;
+  eval: EvalConfig;
 }
 
 export type DeepPartial<T> = {
@@ -167,6 +176,7 @@ export function defaultConfig(): Config {
       pslMinConfidence: 0.0,
     },
     crf: { enabled: false, iterations: 10, w1: 4, thetaAlpha: 67, thetaBeta: 3, w2: 3, thetaGamma: 3 },
+    eval: { headlineClasses: [] },
   };
 }
 
@@ -362,6 +372,9 @@ const SCHEMA: SchemaOf<Config> = {
     thetaBeta: positive,
     w2: nonNegative,
     thetaGamma: positive,
+  },
+  eval: {
+    headlineClasses: listOf(nonEmptyString, "a list of class names"),
   },
 };
 
