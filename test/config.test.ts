@@ -159,7 +159,7 @@ describe("validateConfig", () => {
 
   it("lists every key for help", () => {
     const keys = configKeys();
-    assert.equal(keys.length, 51);
+    assert.equal(keys.length, 52);
     assert.deepEqual(
       keys.find((k) => k.key === "classifier.epochs"),
       {

@@ -7,7 +7,19 @@ import { loadRgb, saveJpeg } from "../data/image.js";
 import { readIndexedPng, writeIndexedPng } from "../data/png.js";
 import { ConfusionMatrix, segmentationReport, type SegmentationReport } from "../eval/metrics.js";
 import type { CrfOptions } from "../postprocess/crf.js";
-import type { Segmenter } from "../segmenter.js";
+import type { RgbImage } from "../data/types.js";
+
+/** What evaluation needs of a model (the library's Segmenter has it); stages know nothing above them. */
+export interface ImageSegmenter {
+  readonly classes: string[];
+  /** 256-entry RGB palette for indexed PNGs. */
+  readonly palette: Uint8Array;
+  segment(
+    img: RgbImage,
+    o: { crf?: boolean | CrfOptions; flip?: boolean },
+  ): Promise<{ labelMap: Uint8Array; width: number; height: number }>;
+}
+type Segmenter = ImageSegmenter;
 import { colorizeLabels } from "../viz/colormap.js";
 
 export interface EvaluationResult extends SegmentationReport {
