@@ -160,7 +160,7 @@ describe("headline classes on a non-VOC dataset", () => {
   });
   after(() => rmSync(tmp, { recursive: true, force: true }));
 
-  test("run, eval and the report show only the all-class mean unless eval.headlineClasses is set", async () => {
+  test("run, eval and the report show only the all-class mean unless eval.headlineClasses is set; predict segments a folder of photos and names each bad file", async () => {
     const data = join(tmp, "my-data");
     await writeDataset(data);
     mkdirSync(join(data, "masks"));
@@ -194,5 +194,40 @@ describe("headline classes on a non-VOC dataset", () => {
     assert.equal(e.code, 0, e.stderr);
     assert.match(e.stdout, /mIoU +\d/);
     assert.doesNotMatch(e.stdout, /class\)/);
+
+    // predict on a plain folder of photos: JPEG, PNG, WebP, odd sizes, EXIF-rotated, and broken files.
+    const photos = join(tmp, "photos");
+    mkdirSync(photos);
+    const px = (w: number, h: number) =>
+      sharp(
+        new Uint8Array(w * h * 3).map((_, k) => (k * 11) & 255),
+        { raw: { width: w, height: h, channels: 3 } },
+      );
+    await px(70, 33).jpeg().toFile(join(photos, "a.jpg"));
+    await px(21, 57).png().toFile(join(photos, "b.PNG"));
+    await px(64, 64).webp().toFile(join(photos, "c.webp"));
+    await px(50, 30).withMetadata({ orientation: 6 }).jpeg().toFile(join(photos, "rotated.jpeg"));
+    writeFileSync(join(photos, "empty.jpg"), "");
+    writeFileSync(join(photos, "fake.png"), "not a png at all");
+    const pred = join(tmp, "pred");
+    const p = await cli(["predict", "--run", out, "--out", pred, photos, "--quiet"]);
+    assert.equal(p.code, 0, p.stderr);
+    assert.match(p.stdout, /wrote 4 mask\(s\)/);
+    assert.match(p.stdout, /skipped 2 unreadable image\(s\)/);
+    assert.match(p.stdout, /empty\.jpg: /);
+    assert.match(p.stdout, /fake\.png: /);
+    for (const n of ["a", "b", "c", "rotated"]) assert.ok(existsSync(join(pred, `${n}.png`)), n);
+    const rotated = await sharp(join(pred, "rotated.png")).metadata();
+    assert.deepEqual([rotated.width, rotated.height], [30, 50], "EXIF orientation applied");
+    // Only broken files: non-zero, each named.
+    const broken = join(tmp, "broken");
+    mkdirSync(broken);
+    writeFileSync(join(broken, "x.jpg"), "");
+    writeFileSync(join(broken, "y.webp"), "junk");
+    const none = await cli(["predict", "--run", out, "--out", join(tmp, "pred2"), broken, "--quiet"]);
+    assert.equal(none.code, 1, none.stderr);
+    assert.match(none.stderr, /no image could be read/);
+    assert.match(none.stderr, /x\.jpg: /);
+    assert.match(none.stderr, /y\.webp: /);
   });
 });

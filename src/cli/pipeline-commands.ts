@@ -176,12 +176,20 @@ registerCommand({
     const seg = await Segmenter.load(resolve(options.run));
     try {
       const onStep = stageProgress(ctx.log);
+      const bad: string[] = [];
       const written = await predictFiles(seg, files, resolve(options.out), {
         crf: options.crf ? crfOptions(config) : false,
         flip: options.flip,
         onImage: (d, n) => onStep("predict", d, n),
+        onBadImage: (err) => bad.push(err.message),
       });
-      ctx.out(`wrote ${written.length} mask(s) and overlays to ${resolve(options.out)}\n`);
+      const badList = bad.map((m) => `  - ${m}\n`).join("");
+      // A folder of a user's photos may hold a few broken files: segment the rest, name each bad one.
+      if (!written.length) throw new Error(`predict: no image could be read:\n${badList}`);
+      ctx.out(
+        `wrote ${written.length} mask(s) and overlays to ${resolve(options.out)}\n` +
+          (bad.length ? `skipped ${bad.length} unreadable image(s):\n${badList}` : ""),
+      );
     } finally {
       seg.dispose();
     }

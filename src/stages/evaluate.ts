@@ -8,6 +8,7 @@ import { readIndexedPng, writeIndexedPng } from "../data/png.js";
 import { ConfusionMatrix, segmentationReport, type SegmentationReport } from "../eval/metrics.js";
 import type { CrfOptions } from "../postprocess/crf.js";
 import type { RgbImage } from "../data/types.js";
+import { InputError } from "../util/errors.js";
 
 /** What evaluation needs of a model (the library's Segmenter has it); stages know nothing above them. */
 export interface ImageSegmenter {
@@ -80,13 +81,27 @@ export async function predictFiles(
   seg: Segmenter,
   files: string[],
   outDir: string,
-  o: { crf?: CrfOptions | false; flip?: boolean; onImage?: (d: number, n: number) => void } = {},
+  o: {
+    crf?: CrfOptions | false;
+    flip?: boolean;
+    onImage?: (d: number, n: number) => void;
+    /** Called for an image that cannot be read (the rest go on); without it, the first such error throws. */
+    onBadImage?: (err: InputError) => void;
+  } = {},
 ): Promise<string[]> {
   await mkdir(outDir, { recursive: true });
   const written: string[] = [];
   let done = 0;
   for (const file of files) {
-    const img = await loadRgb(file);
+    let img: RgbImage;
+    try {
+      img = await loadRgb(file);
+    } catch (err) {
+      if (!(err instanceof InputError) || !o.onBadImage) throw err;
+      o.onBadImage(err);
+      o.onImage?.(++done, files.length);
+      continue;
+    }
     const r = await seg.segment(img, { crf: o.crf || false, flip: o.flip });
     const name = basename(file, extname(file));
     const png = join(outDir, `${name}.png`);
