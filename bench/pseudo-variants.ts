@@ -29,6 +29,16 @@ export const VARIANTS: PseudoVariant[] = [
     detector: "u2netp",
     config: { ...base, background: "saliency", regionSaliency: 0.5 },
   },
+  {
+    name: "U²-Netp < 0.5 as background, regions gated ≥ 0.5",
+    detector: "u2netp",
+    config: { ...base, background: "saliency", bgThreshold: 0.5, regionSaliency: 0.5 },
+  },
+  {
+    name: "U²-Netp, step 1 gated ≥ 0.5, later steps ≥ 0.8",
+    detector: "u2netp",
+    config: { ...base, background: "saliency", regionSaliency: 0.5, laterStepSaliency: 0.8 },
+  },
   { name: "default", detector: defaults.saliency.detector, config: defaults.pseudoLabels },
 ];
 

@@ -15,7 +15,7 @@ import { makePseudoLabels, needsSaliency } from "./stages/pseudo-labels.js";
 import { computeSaliencyMaps, readSaliencyMap } from "./stages/saliency.js";
 import { isDone, readJson, stepDir, writeJson } from "./stages/run-dir.js";
 import { imageLevelScores, trainSegmentation } from "./stages/train-seg.js";
-import type { Config } from "./util/config.js";
+import { defaultConfig, type Config } from "./util/config.js";
 import type { Logger } from "./util/log.js";
 import type { ProgressBar } from "./util/progress.js";
 import { useConfiguredDevice } from "./stages/device.js";
@@ -43,13 +43,17 @@ export interface PreparedData {
 /** Opens and validates the dataset (all problems at once, or skipped with --skip-bad into skipped.json). */
 export async function prepareData(runDir: string, config: Config, log: Logger): Promise<PreparedData> {
   const dir = config.data.dir;
-  const load = async (split: string, exclude?: Set<string>) => {
-    const ds = await openDataset(dir, { split });
+  const load = async (split: string, exclude?: Set<string>, splitOptional = false) => {
+    const ds = await openDataset(dir, { split, splitOptional });
     if (exclude) ds.items = ds.items.filter((it) => !exclude.has(it.id));
     const { items, skipped } = await validateDataset(ds, { skipBad: config.data.skipBad });
     return { ds, items, skipped };
   };
-  const train = await load(config.data.trainSplit, await excludedIds(dir, config.data.trainExclude));
+  const train = await load(
+    config.data.trainSplit,
+    await excludedIds(dir, config.data.trainExclude),
+    config.data.trainSplit === defaultConfig().data.trainSplit, // only a split the user named must exist
+  );
   const evaluation = config.data.evalSplit ? await load(config.data.evalSplit) : null;
   const skipped = [...train.skipped, ...(evaluation?.skipped ?? [])];
   if (skipped.length) {
@@ -287,12 +291,14 @@ export async function evaluateRun(
   try {
     const plain = await evaluateSegmenter(seg, items, {
       predictionsDir: join(runDir, "predictions", split),
+      headlineClasses: config.eval.headlineClasses,
       onImage: (d, n) => onStep(`eval ${split}`, d, n),
     });
     const withCrf = config.crf.enabled
       ? await evaluateSegmenter(seg, items, {
           crf: crfOptions(config),
           predictionsDir: join(runDir, "predictions", `${split}-crf`),
+          headlineClasses: config.eval.headlineClasses,
           onImage: (d, n) => onStep(`eval ${split} + CRF`, d, n),
         })
       : undefined;
@@ -300,15 +306,18 @@ export async function evaluateRun(
     const result = { split, ...plain, crf_result: withCrf ?? null, mining };
     await writeJson(out, result);
     log.info(
-      `${split}: mIoU ${(plain.miou * 100).toFixed(1)} (7-class ${(plain.miou7 * 100).toFixed(1)}), pixel accuracy ${(plain.pixel_acc * 100).toFixed(1)}` +
-        (withCrf
-          ? `; with CRF ${(withCrf.miou * 100).toFixed(1)} (7-class ${(withCrf.miou7 * 100).toFixed(1)})`
-          : ""),
+      `${split}: mIoU ${(plain.miou * 100).toFixed(1)}${headlineText(plain)}, pixel accuracy ${(plain.pixel_acc * 100).toFixed(1)}` +
+        (withCrf ? `; with CRF ${(withCrf.miou * 100).toFixed(1)}${headlineText(withCrf)}` : ""),
     );
     return result;
   } finally {
     seg.dispose();
   }
+}
+
+/** " (7-class 45.4)" for a report with headline classes, "" without. */
+export function headlineText(r: { headline?: { classes: string[]; miou: number } | null }): string {
+  return r.headline ? ` (${r.headline.classes.length}-class ${(r.headline.miou * 100).toFixed(1)})` : "";
 }
 
 /** CAM seed quality of step 1 on the evaluation split (the standard WSSS seed metric). */
@@ -319,7 +328,7 @@ async function evaluateSeeds(runDir: string, info: DatasetInfo, items: DatasetIt
   await writeJson(join(runDir, "eval", "cam-seeds.json"), ev);
   log.info(
     `CAM seeds on '${info.evalSplit}': best θ ${ev.best.threshold} → mIoU ${(ev.best.miou * 100).toFixed(1)} ` +
-      `(7-class ${(ev.best.miou7 * 100).toFixed(1)})`,
+      headlineText(ev.best),
   );
   return ev as unknown as Record<string, unknown>;
 }

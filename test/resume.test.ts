@@ -67,16 +67,28 @@ test("SIGKILL mid-training, then resume: same weights as an uninterrupted run, n
   const a = join(tmp, "a");
   run(a);
   const b = join(tmp, "b");
+  // Own process group: tsx's CLI runs main.ts in a child node process, and killing only tsx would leave
+  // that worker running (and holding the run folder's lock).
   const child = spawn(process.execPath, [...CLI, ...ARGS, "--out", b], {
     env: ENV,
     stdio: "ignore",
     cwd: packageRoot,
+    detached: true,
   });
   const state = join(b, "steps", "1", "classifier", "state.json");
   await waitFor(() => existsSync(state), 60_000);
   await new Promise((r) => setTimeout(r, 150)); // into the next epoch
-  child.kill("SIGKILL");
-  await new Promise((r) => child.on("exit", r));
+  const exited = new Promise((r) => child.on("exit", r));
+  process.kill(-child.pid!, "SIGKILL");
+  await exited;
+  await waitFor(() => {
+    try {
+      process.kill(-child.pid!, 0); // the group is gone once its last process is
+      return false;
+    } catch {
+      return true;
+    }
+  }, 10_000);
   const epochAtKill = JSON.parse(readFileSync(state, "utf8")).epoch as number;
   assert.ok(epochAtKill >= 1 && epochAtKill < 3, `killed mid-run (after epoch ${epochAtKill})`);
   run(b);

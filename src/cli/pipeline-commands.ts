@@ -3,7 +3,7 @@
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { registerCommand } from "./commands.js";
-import { openRun } from "./run-folder.js";
+import { lockRunDir, openRun } from "./run-folder.js";
 
 const RUN_OPTIONS = [
   {
@@ -31,7 +31,7 @@ registerCommand({
     "data.evalSplit is set and its images have masks.",
   options: RUN_OPTIONS,
   examples: [
-    "aepsl run --data ../shared/data/voc12-subset --out runs/voc --set data.evalSplit=train",
+    "aepsl run --data my-data --out runs/my-run --set data.evalSplit=val",
     "aepsl run --config my-run.yaml --out runs/mine",
     "aepsl run --out runs/voc   # resume",
   ],
@@ -57,9 +57,10 @@ registerCommand({
     { name: "crf", type: "boolean", description: "Dense CRF post-processing" },
     { name: "flip", type: "boolean", description: "Average with the flipped image" },
   ],
-  examples: ["aepsl eval --run runs/voc --data ../shared/data/voc12-subset --split train --crf"],
+  examples: ["aepsl eval --run runs/my-run --split val --crf"],
   async run({ options }, ctx) {
     const runDir = resolve(options.run);
+    lockRunDir(runDir); // eval writes eval/ and predictions/ into the run folder
     const { readJson, writeJson } = await import("../stages/run-dir.js");
     const { validateConfig } = await import("../util/config.js");
     const config = validateConfig(readJson(join(runDir, "config.json")), join(runDir, "config.json"));
@@ -78,6 +79,7 @@ registerCommand({
       const r = await evaluateSegmenter(seg, items, {
         crf: options.crf ? crfOptions(config) : false,
         flip: options.flip,
+        headlineClasses: config.eval.headlineClasses,
         onImage: (d, n) => onStep(`eval ${options.split}`, d, n),
       });
       const name = `${options.split}${options.crf ? "-crf" : ""}${options.flip ? "-flip" : ""}`;
@@ -90,7 +92,11 @@ registerCommand({
           `split ${options.split}: ${r.images} images${options.crf ? ", with CRF" : ""}`,
           ...rows,
           `  ${"mIoU".padEnd(14)} ${(r.miou * 100).toFixed(1).padStart(5)}`,
-          `  ${"mIoU (7-class)".padEnd(14)} ${(r.miou7 * 100).toFixed(1).padStart(5)}`,
+          ...(r.headline
+            ? [
+                `  ${`mIoU (${r.headline.classes.length}-class)`.padEnd(14)} ${(r.headline.miou * 100).toFixed(1).padStart(5)}`,
+              ]
+            : []),
           `  ${"pixel acc.".padEnd(14)} ${(r.pixel_acc * 100).toFixed(1).padStart(5)}`,
           `wrote ${join(runDir, "eval", `${name}.json`)}`,
           "",
@@ -119,7 +125,7 @@ for (const [name, summary, stage] of STAGE_COMMANDS) {
       "Runs the pipeline up to and including this stage in the run folder, skipping stages already " +
       "finished there; `aepsl run` on the same folder continues from it.",
     options: RUN_OPTIONS,
-    examples: [`aepsl ${name} --data ../shared/data/voc12-subset --out runs/voc`],
+    examples: [`aepsl ${name} --data my-data --out runs/my-run`],
     async run({ options }, ctx) {
       const { runDir, config } = await openRun({ ...options, create: true }, ctx);
       const { runPipeline } = await import("../pipeline.js");
@@ -173,12 +179,20 @@ registerCommand({
     const seg = await Segmenter.load(resolve(options.run));
     try {
       const onStep = stageProgress(ctx.log);
+      const bad: string[] = [];
       const written = await predictFiles(seg, files, resolve(options.out), {
         crf: options.crf ? crfOptions(config) : false,
         flip: options.flip,
         onImage: (d, n) => onStep("predict", d, n),
+        onBadImage: (err) => bad.push(err.message),
       });
-      ctx.out(`wrote ${written.length} mask(s) and overlays to ${resolve(options.out)}\n`);
+      const badList = bad.map((m) => `  - ${m}\n`).join("");
+      // A folder of a user's photos may hold a few broken files: segment the rest, name each bad one.
+      if (!written.length) throw new Error(`predict: no image could be read:\n${badList}`);
+      ctx.out(
+        `wrote ${written.length} mask(s) and overlays to ${resolve(options.out)}\n` +
+          (bad.length ? `skipped ${bad.length} unreadable image(s):\n${badList}` : ""),
+      );
     } finally {
       seg.dispose();
     }
@@ -197,6 +211,7 @@ export const DEMO_OVERRIDES: [string, string][] = [
   ["segmentation.epochs", "15"],
   ["segmentation.cropSize", "224"],
   ["crf.enabled", "true"],
+  ["eval.headlineClasses", "background,person,cat,dog,horse,cow,sheep"],
 ];
 
 registerCommand({
@@ -224,18 +239,23 @@ registerCommand({
       },
       { ...demoCtx, configPath: undefined, overrides: [] },
     );
-    const { runPipeline } = await import("../pipeline.js");
+    const { runPipeline, headlineText } = await import("../pipeline.js");
     const t0 = performance.now();
     const result = await runPipeline(runDir, config, ctx.log);
     const ev = result.evaluation as
-      { miou: number; miou7: number; crf_result?: { miou: number; miou7: number } | null } | undefined;
+      | {
+          miou: number;
+          headline?: { classes: string[]; miou: number } | null;
+          crf_result?: { miou: number } | null;
+        }
+      | undefined;
     const { writeReport } = await import("../report/report.js");
     const report = await writeReport(runDir);
     ctx.out(
       [
         `demo finished in ${((performance.now() - t0) / 1000).toFixed(0)} s`,
         ev
-          ? `val mIoU ${(ev.miou * 100).toFixed(1)} (7-class ${(ev.miou7 * 100).toFixed(1)})` +
+          ? `val mIoU ${(ev.miou * 100).toFixed(1)}${headlineText(ev)}` +
             (ev.crf_result ? `, with CRF ${(ev.crf_result.miou * 100).toFixed(1)}` : "")
           : "",
         `report: ${report}`,

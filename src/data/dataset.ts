@@ -6,6 +6,7 @@
  * openDataset only reads the index files and records problems; validateDataset adds the per-file
  * checks and reports every problem at once.
  */
+import { existsSync } from "node:fs";
 import { readdir, readFile, stat } from "node:fs/promises";
 import { extname, join, resolve } from "node:path";
 import { InputError, ValidationError } from "../util/errors.js";
@@ -44,6 +45,11 @@ export interface Dataset {
 export interface OpenDatasetOptions {
   /** Split name. Default: "train" for the VOC layout, every image for the generic layout. */
   split?: string;
+  /**
+   * The generic layout's training split may be absent (README: "default: every image"): with this set,
+   * a missing splits/<split>.txt means every image instead of an error. Evaluation splits stay required.
+   */
+  splitOptional?: boolean;
 }
 
 const IMAGE_EXTENSIONS = new Set([".jpg", ".jpeg", ".png", ".webp"]);
@@ -227,7 +233,9 @@ export async function openDataset(dir: string, opts: OpenDatasetOptions = {}): P
   const masks = await listById(maskDir, new Set([".png"]));
 
   // Which ids: the split file, or every image.
-  const split = opts.split ?? (voc ? "train" : null);
+  let split = opts.split ?? (voc ? "train" : null);
+  if (split !== null && !voc && opts.splitOptional && !existsSync(join(root, "splits", `${split}.txt`)))
+    split = null;
   let ids: string[];
   if (split !== null) {
     const splitPath = voc

@@ -8,7 +8,13 @@ import { getRngState, setRngState } from "./ops.js";
 import type { Optimizer } from "./optim.js";
 import { loadTensors, saveTensors } from "./serialize.js";
 import { dispose, type Tensor } from "./tensor.js";
-import type { Module } from "../nn/module.js";
+
+/** What a checkpoint needs of a model (src/nn's Module has it); the engine knows no modules. */
+export interface StatefulModel {
+  stateDict(): Map<string, Tensor>;
+  loadStateDict(state: Map<string, Tensor>): void;
+}
+type Module = StatefulModel;
 
 export interface CheckpointState {
   /** Epochs completed. */

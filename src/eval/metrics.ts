@@ -90,9 +90,17 @@ export interface SegmentationReport {
   miou7: number;
   pixel_acc: number;
   per_class: Record<string, number | null>;
+  /** Mean IoU over the configured headline classes (eval.headlineClasses); null when none are set. */
+  headline: { classes: string[]; miou: number } | null;
 }
 
-export function segmentationReport(cm: ConfusionMatrix, classNames: readonly string[]): SegmentationReport {
+export function segmentationReport(
+  cm: ConfusionMatrix,
+  classNames: readonly string[],
+  headlineClasses: readonly string[] = [],
+): SegmentationReport {
+  const lower = classNames.map((n) => n.toLowerCase());
+  const headline = headlineClasses.map((n) => lower.indexOf(n.toLowerCase())).filter((i) => i >= 0);
   const ious = cm.iou();
   const perClass: Record<string, number | null> = {};
   classNames.forEach((name, i) => (perClass[name] = Number.isNaN(ious[i]) ? null : ious[i]));
@@ -101,6 +109,9 @@ export function segmentationReport(cm: ConfusionMatrix, classNames: readonly str
     miou7: cm.meanIou(headlineIndices(classNames)),
     pixel_acc: cm.pixelAccuracy(),
     per_class: perClass,
+    headline: headline.length
+      ? { classes: headline.map((i) => classNames[i]), miou: cm.meanIou(headline) }
+      : null,
   };
 }
 

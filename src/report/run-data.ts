@@ -61,6 +61,8 @@ export interface MiningRecord extends QualityRecord {
 export interface SegEval {
   miou: number;
   miou7: number;
+  /** Mean IoU over eval.headlineClasses (absent in eval files written before the setting existed). */
+  headline?: { classes: string[]; miou: number } | null;
   pixel_acc: number;
   per_class?: Record<string, number | null>;
   images?: number;

@@ -35,7 +35,21 @@ export function headline(run: RunData): string {
         title,
       );
     cards.push(metric("mIoU", "miou", "mean intersection-over-union over the classes present"));
-    cards.push(metric("7-class mIoU", "miou7", `classes: ${HEADLINE_CLASSES.join(", ")}`));
+    if (e.headline) {
+      const h = e.headline;
+      const c = crf?.headline;
+      cards.push(
+        card(
+          `${h.classes.length}-class mIoU`,
+          `${pct(h.miou)}<small>%</small>`,
+          c && num(c.miou) ? `with CRF <b>${pct(c.miou)}%</b> · ${split}` : split,
+          `classes: ${h.classes.join(", ")} (eval.headlineClasses)`,
+        ),
+      );
+    } else if (!("headline" in e) && num(e.miou7)) {
+      // An eval file from before eval.headlineClasses: its 7-class VOC subset.
+      cards.push(metric("7-class mIoU", "miou7", `classes: ${HEADLINE_CLASSES.join(", ")}`));
+    }
     cards.push(metric("Pixel accuracy", "pixel_acc"));
   } else {
     cards.push(card("mIoU", "–", "evaluation not available yet"));

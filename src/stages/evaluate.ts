@@ -7,7 +7,20 @@ import { loadRgb, saveJpeg } from "../data/image.js";
 import { readIndexedPng, writeIndexedPng } from "../data/png.js";
 import { ConfusionMatrix, segmentationReport, type SegmentationReport } from "../eval/metrics.js";
 import type { CrfOptions } from "../postprocess/crf.js";
-import type { Segmenter } from "../segmenter.js";
+import type { RgbImage } from "../data/types.js";
+import { InputError } from "../util/errors.js";
+
+/** What evaluation needs of a model (the library's Segmenter has it); stages know nothing above them. */
+export interface ImageSegmenter {
+  readonly classes: string[];
+  /** 256-entry RGB palette for indexed PNGs. */
+  readonly palette: Uint8Array;
+  segment(
+    img: RgbImage,
+    o: { crf?: boolean | CrfOptions; flip?: boolean },
+  ): Promise<{ labelMap: Uint8Array; width: number; height: number }>;
+}
+type Segmenter = ImageSegmenter;
 import { colorizeLabels } from "../viz/colormap.js";
 
 export interface EvaluationResult extends SegmentationReport {
@@ -24,6 +37,8 @@ export async function evaluateSegmenter(
     crf?: CrfOptions | false;
     flip?: boolean;
     predictionsDir?: string;
+    /** Class names of the headline mean (eval.headlineClasses). */
+    headlineClasses?: readonly string[];
     onImage?: (d: number, n: number) => void;
   } = {},
 ): Promise<EvaluationResult> {
@@ -53,7 +68,12 @@ export async function evaluateSegmenter(
   }
   const n = cm.numClasses;
   const confusion = Array.from({ length: n }, (_, g) => Array.from(cm.counts.subarray(g * n, (g + 1) * n)));
-  return { ...segmentationReport(cm, seg.classes), images: withMasks.length, crf: !!o.crf, confusion };
+  return {
+    ...segmentationReport(cm, seg.classes, o.headlineClasses),
+    images: withMasks.length,
+    crf: !!o.crf,
+    confusion,
+  };
 }
 
 /** Segments image files into outDir: <name>.png (indexed, palette) and <name>_overlay.jpg. */
@@ -61,13 +81,27 @@ export async function predictFiles(
   seg: Segmenter,
   files: string[],
   outDir: string,
-  o: { crf?: CrfOptions | false; flip?: boolean; onImage?: (d: number, n: number) => void } = {},
+  o: {
+    crf?: CrfOptions | false;
+    flip?: boolean;
+    onImage?: (d: number, n: number) => void;
+    /** Called for an image that cannot be read (the rest go on); without it, the first such error throws. */
+    onBadImage?: (err: InputError) => void;
+  } = {},
 ): Promise<string[]> {
   await mkdir(outDir, { recursive: true });
   const written: string[] = [];
   let done = 0;
   for (const file of files) {
-    const img = await loadRgb(file);
+    let img: RgbImage;
+    try {
+      img = await loadRgb(file);
+    } catch (err) {
+      if (!(err instanceof InputError) || !o.onBadImage) throw err;
+      o.onBadImage(err);
+      o.onImage?.(++done, files.length);
+      continue;
+    }
     const r = await seg.segment(img, { crf: o.crf || false, flip: o.flip });
     const name = basename(file, extname(file));
     const png = join(outDir, `${name}.png`);

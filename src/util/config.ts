@@ -116,6 +116,14 @@ export interface CrfConfig {
 /** Where tensors live: "auto" = CUDA when the linked libtorch has it and a GPU is visible, else CPU. */
 export type DeviceSetting = "auto" | "cpu" | "cuda" | `cuda:${number}`;
 
+export interface EvalConfig {
+  /**
+   * Class names whose mean IoU is shown beside the all-class mean (e.g. the classes a benchmark's data
+   * covers); empty: only the all-class mean. configs/voc-protocol.yaml sets the VOC 7-class subset.
+   */
+  headlineClasses: string[];
+}
+
 export interface Config {
   profile: Profile;
   seed: number;
@@ -132,6 +140,7 @@ export interface Config {
   pseudoLabels: PseudoLabelConfig;
   segmentation: SegmentationConfig;
   crf: CrfConfig;
+  eval: EvalConfig;
 }
 
 export type DeepPartial<T> = {
@@ -189,6 +198,7 @@ export function defaultConfig(): Config {
       pslMinConfidence: 0.0,
     },
     crf: { enabled: false, iterations: 10, w1: 4, thetaAlpha: 67, thetaBeta: 3, w2: 3, thetaGamma: 3 },
+    eval: { headlineClasses: [] },
   };
 }
 
@@ -398,6 +408,9 @@ const SCHEMA: SchemaOf<Config> = {
     thetaBeta: positive,
     w2: nonNegative,
     thetaGamma: positive,
+  },
+  eval: {
+    headlineClasses: listOf(nonEmptyString, "a list of class names"),
   },
 };
 
