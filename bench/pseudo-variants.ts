@@ -1,6 +1,8 @@
-// Pseudo-label variants measured on the protocol's 440 images: MB+ and U²-Netp background cues, with and
-// without the region gate, for the single step and for all steps. Used by bench:mine; runnable alone on a
-// run's finished steps: node --import tsx bench/pseudo-variants.ts [steps, e.g. 1,2].
+// npm run bench:pseudo-labels [-- steps, e.g. 1,2] — pseudo-label variants on the protocol's 440 measured
+// images, from a run's finished erasing steps (runs/voc, written by `aepsl run --config
+// configs/voc-protocol.yaml` or `aepsl mine`): MB+ and U²-Netp background cues, with and without the
+// saliency gate on mined regions, for step 1 alone and for all steps. Writes bench/results/pseudo-labels.*.
+import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { imageSize, loadRgb } from "../src/data/image.js";
 import { headlineIndices } from "../src/eval/metrics.js";
@@ -9,6 +11,7 @@ import { completedSteps } from "../src/stages/mine.js";
 import { evaluatePseudoLabels, makePseudoLabels } from "../src/stages/pseudo-labels.js";
 import { computeSaliencyMaps, readSaliencyMap } from "../src/stages/saliency.js";
 import { defaultConfig, type PseudoLabelConfig } from "../src/util/config.js";
+import { writeBenchResults } from "./common.js";
 import { benchLog, ERASING, RUN_DIR, type Protocol } from "./voc.js";
 
 export interface PseudoVariant {
@@ -58,11 +61,12 @@ export async function measurePseudoVariants(p: Protocol, stepSets: number[][]): 
   const out: PseudoResult[] = [];
   for (const v of VARIANTS) {
     for (const steps of stepSets) {
-      const outDir = join(
-        RUN_DIR,
-        "bench-pseudo",
-        `${v.name.replace(/[^a-zA-Z0-9]+/g, "_")}-${steps.join("")}`,
-      );
+      // Keyed by the settings, not the name: a changed default never reuses labels made under another.
+      const key = createHash("sha1")
+        .update(JSON.stringify([v.detector, v.config, steps]))
+        .digest("hex")
+        .slice(0, 10);
+      const outDir = join(RUN_DIR, "bench-pseudo", key);
       await makePseudoLabels({
         runDir: RUN_DIR,
         outDir,
@@ -92,5 +96,43 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const steps = process.argv[2] ? process.argv[2].split(",").map(Number) : completedSteps(RUN_DIR);
   const p = await loadProtocol();
   const sets = steps.length > 1 ? [[1], steps] : [[1]];
-  console.log(JSON.stringify(await measurePseudoVariants(p, sets), null, 1));
+  const rows = await measurePseudoVariants(p, sets);
+  const pick = (variant: string, s: number[]) =>
+    rows.find((r) => r.variant === variant && r.steps.join() === s.join())!;
+  const def1 = pick("default", [1]);
+  const defAll = pick("default", steps);
+  const pct = (x: number) => (x * 100).toFixed(1);
+  const json = {
+    command: `npm run bench:pseudo-labels${process.argv[2] ? ` -- ${process.argv[2]}` : ""}`,
+    date: new Date().toISOString(),
+    run: RUN_DIR,
+    steps,
+    saliency: defaults.saliency,
+    pseudo_miou7: defAll.miou7,
+    pseudo_coverage: defAll.coverage,
+    pseudo_miou7_step1: def1.miou7,
+    pseudo_coverage_step1: def1.coverage,
+    erasing_gain_miou7: defAll.miou7 - def1.miou7,
+    variants: rows,
+  };
+  const md = [
+    "# Pseudo-labels by background cue and region gate",
+    "",
+    `${p.evaluation.length} measured images (train.txt), regions of ${RUN_DIR}'s erasing steps; 7-class mIoU`,
+    "(background, person, cat, dog, horse, cow, sheep) over labelled pixels, coverage = share of pixels not",
+    `ignored; 21-class mIoU over classes present. U²-Netp maps at ${defaults.saliency.inputSize} px. "default" is`,
+    "the shipped configuration (pseudoLabels + saliency defaults).",
+    "",
+    "| variant | steps | 7-class mIoU | 21-class mIoU | coverage |",
+    "| --- | --- | --- | --- | --- |",
+    ...rows.map(
+      (r) =>
+        `| ${r.variant} | ${r.steps.join(",")} | ${pct(r.miou7)} | ${pct(r.miou)} | ${pct(r.coverage)} |`,
+    ),
+    "",
+    `Default: ${pct(defAll.miou7)} at ${pct(defAll.coverage)} % coverage with steps ${steps.join(",")}; ` +
+      `step 1 alone ${pct(def1.miou7)} at ${pct(def1.coverage)} %.`,
+    "",
+  ].join("\n");
+  writeBenchResults("pseudo-labels", json, md);
 }
