@@ -9,7 +9,6 @@
 // writeBadCorpus is exported for bench/reliability.ts; the tests only register when this file runs as
 // a test.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import {
   existsSync,
   mkdirSync,
@@ -26,6 +25,7 @@ import { fileURLToPath } from "node:url";
 import sharp from "sharp";
 import { buildPalette } from "../src/data/classes.js";
 import { encodeIndexedPng } from "../src/data/png.js";
+import { cli } from "./helpers/cli.js";
 import { hashTree } from "./helpers/hash-tree.js";
 
 export interface CorpusCase {
@@ -196,10 +196,6 @@ export async function writeBadCorpus(root: string): Promise<CorpusCase[]> {
 
 // ---- the tests ----
 
-const REPO = resolve(fileURLToPath(import.meta.url), "..", "..");
-// The CLI runs as a user runs it, not as a child of the test runner.
-const { NODE_TEST_CONTEXT: _runner, ...userEnv } = process.env;
-const ENV = { ...userEnv, AEPSL_THREADS: "1" };
 const QUICK = [
   "--set",
   "classifier.epochs=1",
@@ -212,27 +208,6 @@ const QUICK = [
   "--set",
   "cam.flip=false",
 ];
-
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[]): Promise<CliResult> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, ["--import", "tsx", join(REPO, "src", "cli", "main.ts"), ...args], {
-      cwd: REPO,
-      env: ENV,
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d));
-    child.stderr.on("data", (d: Buffer) => (stderr += d));
-    child.on("error", fail);
-    child.on("close", (code) => done({ code, stdout, stderr }));
-  });
-}
 
 function filesUnder(dir: string): string[] {
   if (!existsSync(dir)) return [];

@@ -4,14 +4,11 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { fileURLToPath } from "node:url";
 import sharp from "sharp";
+import { cli, CLI_ENV, REPO } from "./helpers/cli.js";
 
-const REPO = resolve(fileURLToPath(import.meta.url), "..", "..");
-const { NODE_TEST_CONTEXT: _runner, ...userEnv } = process.env;
-const ENV = { ...userEnv, AEPSL_THREADS: "1" };
 const QUICK = [
   "--set",
   "classifier.epochs=1",
@@ -21,21 +18,6 @@ const QUICK = [
   "classifier.batchSize=2",
   "--quiet",
 ];
-
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, ["--import", "tsx", join(REPO, "src", "cli", "main.ts"), ...args], {
-      cwd: REPO,
-      env: ENV,
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d));
-    child.stderr.on("data", (d: Buffer) => (stderr += d));
-    child.on("error", fail);
-    child.on("close", (code) => done({ code, stdout, stderr }));
-  });
-}
 
 /** Generic layout, no splits/ folder: 4 images of 48×40, classes background, cat, dog. */
 async function writeDataset(root: string): Promise<void> {
@@ -126,7 +108,7 @@ describe("one process per run folder", () => {
         "--set",
         "classifier.epochs=200",
       ],
-      { cwd: REPO, env: ENV, stdio: "ignore" },
+      { cwd: REPO, env: CLI_ENV, stdio: "ignore" },
     );
     const exited = new Promise((ok) => first.on("close", ok));
     try {
