@@ -1,6 +1,5 @@
-// The library API: load a trained segmentation model from a run folder and segment images.
-//   const seg = await loadSegmenter("runs/my-run");
-//   const { labelMap, width, height, classes } = await seg.segment("photo.jpg");
+// A run's trained segmentation model on the engine (libtorch). The public entry is loadSegmenter() in
+// src/index.ts, which also opens exported .onnx models on onnxruntime.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { buildPalette } from "./data/classes.js";
@@ -10,29 +9,37 @@ import type { RgbImage } from "./data/types.js";
 import { loadModelWeights } from "./engine/checkpoint.js";
 import { noGrad, softmax, tidy } from "./engine/index.js";
 import { DeepLabLargeFov } from "./nn/deeplab.js";
-import { argmaxLabels, denseCrf, type CrfOptions } from "./postprocess/crf.js";
+import { argmaxLabels, denseCrf } from "./postprocess/crf.js";
+import type { ImageSegmentationModel, SegmentOptions, SegmentResult } from "./segment-result.js";
 import { readJson } from "./stages/run-dir.js";
 import type { SegmentationModelInfo } from "./stages/train-seg.js";
 import { imagesToTensor } from "./stages/tensorize.js";
 
-export interface SegmentOptions {
-  /** Dense CRF post-processing: true for the defaults, or parameters. */
-  crf?: boolean | CrfOptions;
-  /** Average with the horizontally flipped image (test-time augmentation). */
-  flip?: boolean;
+/** A run's segmentation network in eval mode, and what model.json says of it; the caller disposes the model. */
+export function loadSegmentationNetwork(dir: string): {
+  model: DeepLabLargeFov;
+  info: SegmentationModelInfo;
+} {
+  const segDir = existsSync(join(dir, "segmentation", "model.json")) ? join(dir, "segmentation") : dir;
+  const infoPath = join(segDir, "model.json");
+  if (!existsSync(infoPath)) throw new Error(`${dir}: no trained segmentation model (missing ${infoPath})`);
+  const info = readJson<SegmentationModelInfo>(infoPath);
+  const model = new DeepLabLargeFov({
+    numClasses: info.classNames.length,
+    outputStride: info.outputStride,
+    imagenet: false,
+  });
+  try {
+    loadModelWeights(segDir, model);
+  } catch (err) {
+    model.dispose();
+    throw err;
+  }
+  model.eval();
+  return { model, info };
 }
 
-export interface SegmentResult {
-  /** Class index per pixel, row-major, at the image's original size. */
-  labelMap: Uint8Array;
-  width: number;
-  height: number;
-  classes: string[];
-  /** Per-class probabilities [C × H × W] (after the CRF when it ran). */
-  probabilities: Float32Array;
-}
-
-export class Segmenter {
+export class Segmenter implements ImageSegmentationModel {
   private constructor(
     private readonly model: DeepLabLargeFov,
     readonly classes: string[],
@@ -42,22 +49,7 @@ export class Segmenter {
 
   /** Loads <runDir>/segmentation (or a segmentation folder itself). */
   static async load(dir: string): Promise<Segmenter> {
-    const segDir = existsSync(join(dir, "segmentation", "model.json")) ? join(dir, "segmentation") : dir;
-    const infoPath = join(segDir, "model.json");
-    if (!existsSync(infoPath)) throw new Error(`${dir}: no trained segmentation model (missing ${infoPath})`);
-    const info = readJson<SegmentationModelInfo>(infoPath);
-    const model = new DeepLabLargeFov({
-      numClasses: info.classNames.length,
-      outputStride: info.outputStride,
-      imagenet: false,
-    });
-    try {
-      loadModelWeights(segDir, model);
-    } catch (err) {
-      model.dispose();
-      throw err;
-    }
-    model.eval();
+    const { model, info } = loadSegmentationNetwork(dir);
     const colors: [number, number, number][] = [];
     for (let i = 0; i + 2 < info.palette.length; i += 3)
       colors.push([info.palette[i], info.palette[i + 1], info.palette[i + 2]]);
@@ -95,6 +87,4 @@ export class Segmenter {
   }
 }
 
-export function loadSegmenter(dir: string): Promise<Segmenter> {
-  return Segmenter.load(dir);
-}
+export type { ImageSegmentationModel, SegmentOptions, SegmentResult } from "./segment-result.js";

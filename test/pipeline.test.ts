@@ -11,7 +11,7 @@ import { imageSize } from "../src/data/image.js";
 import { packageRoot } from "../src/engine/native.js";
 import { liveTensors } from "../src/engine/tensor.js";
 import { runPipeline } from "../src/pipeline.js";
-import { loadSegmenter } from "../src/segmenter.js";
+import { loadSegmenter } from "../src/index.js";
 import { predictFiles } from "../src/stages/evaluate.js";
 import { applyOverrides, defaultConfig } from "../src/util/config.js";
 import { createLogger } from "../src/util/log.js";

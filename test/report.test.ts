@@ -17,6 +17,7 @@ import { writeReport } from "../src/report/report.js";
 import { spreadPick } from "../src/report/samples.js";
 import { niceTicks } from "../src/report/svg.js";
 import { writeFileAtomic } from "../src/util/fs.js";
+import { launchChromium } from "./helpers/browser.js";
 
 const EVIL = `<b>cat&"x"</b>`; // a class name that must come out escaped
 const W = 48;
@@ -347,35 +348,8 @@ describe("report", () => {
   });
 
   test("opens in a real browser: every image decodes, every chart has a size", async (t) => {
-    const chromiumPath = process.env.AEPSL_CHROMIUM ?? "/usr/bin/chromium";
-    if (!existsSync(chromiumPath)) {
-      t.skip(
-        `Chromium is not installed (${chromiumPath}): browser check skipped (scripts/test.sh installs it)`,
-      );
-      return;
-    }
-    let chromium: typeof import("playwright-core").chromium;
-    try {
-      ({ chromium } = await import("playwright-core"));
-    } catch {
-      t.skip("playwright-core is not installed: browser check skipped (npm install)");
-      return;
-    }
-    const ctx = await chromium.launchPersistentContext(await mkdtemp(join(tmp, "chromium-")), {
-      executablePath: chromiumPath,
-      headless: true,
-      viewport: { width: 1280, height: 900 },
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-    });
+    const ctx = await launchChromium(t, tmp);
+    if (!ctx) return;
     try {
       const tab = await ctx.newPage();
       const problems: string[] = [];

@@ -4,3 +4,4 @@
 import "./info.js";
 import "./pipeline-commands.js";
 import "./report-command.js";
+import "./export-commands.js";

@@ -145,7 +145,7 @@ registerCommand({
       name: "run",
       type: "string",
       valueName: "dir",
-      description: "Run folder (or its segmentation folder)",
+      description: "Run folder (or its segmentation folder), or a model.onnx from aepsl export",
       required: true,
     },
     { name: "out", type: "string", valueName: "dir", description: "Output folder", required: true },
@@ -153,7 +153,10 @@ registerCommand({
     { name: "flip", type: "boolean", description: "Average with the flipped image" },
   ],
   positionals: [{ name: "images", description: "Image files or folders", variadic: true, required: true }],
-  examples: ["aepsl predict --run runs/voc --out predictions photos/ extra.jpg --crf"],
+  examples: [
+    "aepsl predict --run runs/voc --out predictions photos/ extra.jpg --crf",
+    "aepsl predict --run my-model.onnx --out predictions photos/",
+  ],
   async run({ options, positionals }, ctx) {
     const files: string[] = [];
     for (const p of positionals) {
@@ -168,15 +171,21 @@ registerCommand({
       else files.push(p);
     }
     if (!files.length) throw new Error("predict: no images found (jpg, jpeg, png, webp)");
-    const { Segmenter } = await import("../segmenter.js");
     const { predictFiles } = await import("../stages/evaluate.js");
     const { crfOptions, stageProgress } = await import("../pipeline.js");
     const { validateConfig } = await import("../util/config.js");
     const { readJson } = await import("../stages/run-dir.js");
-    const cfgPath = join(resolve(options.run), "config.json");
+    const modelPath = resolve(options.run);
+    const cfgPath = join(modelPath, "config.json");
     const config = existsSync(cfgPath) ? validateConfig(readJson(cfgPath), cfgPath) : ctx.config;
-    await (await import("../stages/device.js")).useConfiguredDevice(null, config);
-    const seg = await Segmenter.load(resolve(options.run));
+    let seg: import("../segment-result.js").ImageSegmentationModel;
+    if (modelPath.toLowerCase().endsWith(".onnx")) {
+      // An exported model runs on onnxruntime-node (aepsl export).
+      seg = await (await import("../onnx/segmenter.js")).OnnxSegmenter.load(modelPath);
+    } else {
+      await (await import("../stages/device.js")).useConfiguredDevice(null, config);
+      seg = await (await import("../segmenter.js")).Segmenter.load(modelPath);
+    }
     try {
       const onStep = stageProgress(ctx.log);
       const bad: string[] = [];

@@ -48,7 +48,7 @@ function convUnit(
   return layers;
 }
 
-class InvertedResidual extends Module {
+export class InvertedResidual extends Module {
   readonly conv: Sequential;
   readonly residual: boolean;
 

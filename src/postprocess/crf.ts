@@ -2,6 +2,9 @@
 // permutohedral-lattice filter of Adams et al. (Eurographics 2010). The inference runs in the native addon
 // (native/src/crf.cc); this module only types and validates the call.
 import { native } from "../engine/native.js";
+import { argmaxLabels } from "./labels.js";
+
+export { argmaxLabels };
 
 /** An 8-bit RGB image, HWC interleaved: data[(y * width + x) * 3 + c] (structurally the data layer's RgbImage). */
 export interface CrfImage {
@@ -60,30 +63,6 @@ export function denseCrf(
 ): Float32Array {
   const opts = { ...CRF_DEFAULTS, ...stripUndefined(options) };
   return native.denseCrf(image.data, image.width, image.height, probs, numClasses, opts) as Float32Array;
-}
-
-/** Per-pixel argmax of a C×H×W probability map (ties go to the lower label). */
-export function argmaxLabels(probs: Float32Array, numClasses: number, pixels: number): Uint8Array {
-  if (numClasses > 256)
-    throw new Error(`argmaxLabels: ${numClasses} classes do not fit a Uint8Array label map`);
-  if (probs.length !== numClasses * pixels) {
-    throw new Error(
-      `argmaxLabels: probs has ${probs.length} values, expected numClasses×pixels = ${numClasses}×${pixels}`,
-    );
-  }
-  const labels = new Uint8Array(pixels);
-  const best = probs.slice(0, pixels);
-  for (let c = 1; c < numClasses; c++) {
-    const off = c * pixels;
-    for (let i = 0; i < pixels; i++) {
-      const v = probs[off + i]!;
-      if (v > best[i]!) {
-        best[i] = v;
-        labels[i] = c;
-      }
-    }
-  }
-  return labels;
 }
 
 /** denseCrf followed by argmax: the refined label map, H×W. */
