@@ -7,6 +7,7 @@
 import { cpSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { packageRoot } from "../src/engine/native.js";
+import { readGroundTruthMask } from "../src/data/mask.js";
 import { readIndexedPng } from "../src/data/png.js";
 import { loadRgb } from "../src/data/image.js";
 import { ConfusionMatrix, headlineIndices } from "../src/eval/metrics.js";
@@ -73,7 +74,7 @@ async function main(): Promise<void> {
   const precision = new Map<string, { hit: number; mined: number }>();
   let done = 0;
   for (const item of p.evaluation) {
-    const gt = (await readIndexedPng(item.maskPath!)).indices;
+    const gt = (await readGroundTruthMask(item)).indices;
     const sal = mbdSaliency(await loadRgb(item.imagePath)).data;
     const perStep: { record: CamRecord; cams: Float32Array; erased: Uint8Array | undefined }[] = [];
     for (let t = 1; t <= 3; t++) {

@@ -1,7 +1,7 @@
 // The standard WSSS "seed" metric: label each pixel with argmax over {background threshold θ, CAMs of the
 // image's labelled classes} and measure mIoU against ground truth, for a sweep of θ.
 import type { DatasetItem } from "../data/dataset.js";
-import { readIndexedPng } from "../data/png.js";
+import { readGroundTruthMask } from "../data/mask.js";
 import { ConfusionMatrix, segmentationReport, type SegmentationReport } from "../eval/metrics.js";
 import type { CamStore } from "./cam.js";
 
@@ -45,7 +45,7 @@ export async function evaluateCamSeeds(
   const cms = thresholds.map(() => new ConfusionMatrix(classNames.length));
   for (const item of withMasks) {
     const { record, cams } = await store.get(item.id);
-    const mask = await readIndexedPng(item.maskPath!);
+    const mask = await readGroundTruthMask(item);
     const n = record.width * record.height;
     if (mask.width !== record.width || mask.height !== record.height)
       throw new Error(
