@@ -37,9 +37,13 @@ export async function evaluateCamSeeds(
   store: CamStore,
   items: DatasetItem[],
   classNames: string[],
-  thresholds = DEFAULT_THRESHOLDS,
-  selectBy: "miou" | "miou7" = "miou7",
+  o: {
+    thresholds?: readonly number[];
+    /** eval.headlineClasses: the best θ is the one with the best mean over them; without, over all. */
+    headlineClasses?: readonly string[];
+  } = {},
 ): Promise<SeedEvaluation> {
+  const thresholds = o.thresholds ?? DEFAULT_THRESHOLDS;
   const withMasks = items.filter((it) => it.maskPath && store.has(it.id));
   if (!withMasks.length) throw new Error("eval-cam: no image has both a ground-truth mask and CAMs");
   const cms = thresholds.map(() => new ConfusionMatrix(classNames.length));
@@ -58,7 +62,11 @@ export async function evaluateCamSeeds(
       cms[k].add(mask.indices, pred);
     });
   }
-  const rows = thresholds.map((threshold, k) => ({ threshold, ...segmentationReport(cms[k], classNames) }));
-  const best = rows.reduce((a, b) => (b[selectBy] > a[selectBy] ? b : a));
+  const rows = thresholds.map((threshold, k) => ({
+    threshold,
+    ...segmentationReport(cms[k], classNames, o.headlineClasses),
+  }));
+  const score = (r: SegmentationReport) => r.headline?.miou ?? r.miou;
+  const best = rows.reduce((a, b) => (score(b) > score(a) ? b : a));
   return { thresholds: rows, best, images: withMasks.length };
 }
