@@ -75,9 +75,7 @@ async function main(): Promise<void> {
     wall_seconds_this_run: (performance.now() - t0) / 1000,
     erasing_seconds_this_run: erasingSeconds,
   };
-  const classes = Object.keys(quality[0]?.per_class ?? {}).filter((c) =>
-    ["person", "cat", "dog", "horse", "cow", "sheep"].includes(c),
-  );
+  const classes = Object.keys(quality[0]?.per_class ?? {}).filter((c) => p.headlineForeground.includes(c));
   const md = [
     "# Adversarial erasing benchmark",
     "",

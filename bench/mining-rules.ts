@@ -7,9 +7,10 @@
 import { cpSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { packageRoot } from "../src/engine/native.js";
+import { readGroundTruthMask } from "../src/data/mask.js";
 import { readIndexedPng } from "../src/data/png.js";
 import { loadRgb } from "../src/data/image.js";
-import { ConfusionMatrix, headlineIndices } from "../src/eval/metrics.js";
+import { ConfusionMatrix } from "../src/eval/metrics.js";
 import { mbdSaliency } from "../src/saliency/mbd.js";
 import { CamStore, type CamRecord } from "../src/stages/cam.js";
 import { completedSteps, type StepSummary } from "../src/stages/mine.js";
@@ -25,7 +26,14 @@ import {
 } from "../src/stages/regions.js";
 import { readDone, stepDir } from "../src/stages/run-dir.js";
 import { writeBenchResults } from "./common.js";
-import { benchLog, fmt, loadProtocol, RUN_DIR as PROTOCOL_RUN, runBenchErasing } from "./voc.js";
+import {
+  benchLog,
+  fmt,
+  HEADLINE_CLASSES,
+  loadProtocol,
+  RUN_DIR as PROTOCOL_RUN,
+  runBenchErasing,
+} from "./voc.js";
 
 const RUN_DIR = process.env.AEPSL_UNGATED_RUN ?? join(packageRoot, "runs", "voc-ungated");
 const PLAIN_RULE = { thresholdIncrease: 0, minScore: 0 };
@@ -73,7 +81,7 @@ async function main(): Promise<void> {
   const precision = new Map<string, { hit: number; mined: number }>();
   let done = 0;
   for (const item of p.evaluation) {
-    const gt = (await readIndexedPng(item.maskPath!)).indices;
+    const gt = (await readGroundTruthMask(item)).indices;
     const sal = mbdSaliency(await loadRgb(item.imagePath)).data;
     const perStep: { record: CamRecord; cams: Float32Array; erased: Uint8Array | undefined }[] = [];
     for (let t = 1; t <= 3; t++) {
@@ -131,13 +139,12 @@ async function main(): Promise<void> {
     if (++done % 100 === 0) benchLog(`${done}/${p.evaluation.length} images`);
   }
 
-  const h7 = headlineIndices(p.classNames);
   const results = rules.map((rule, r) => {
     const iou = cms[r].iou();
     return {
       ...rule,
       miou: cms[r].meanIou(),
-      miou7: h7.reduce((s, c) => s + iou[c], 0) / h7.length,
+      miou7: p.headline.reduce((s, c) => s + iou[c], 0) / p.headline.length,
       coverage: coverage[r].labelled / coverage[r].total,
     };
   });
@@ -159,7 +166,7 @@ async function main(): Promise<void> {
     "",
     `Re-mined offline from the CAMs stored in \`${RUN_DIR.split("/").slice(-2).join("/")}\` (erased with τ ${tau} at every step and no score gate, so each step's CAMs saw what that rule erased), pseudo-labels with the "both" background cue, measured on the ${p.evaluation.length} train.txt images (mIoU over labelled pixels).`,
     "",
-    "| rule | mIoU (7) | mIoU (21) | coverage |",
+    `| rule | mIoU (${HEADLINE_CLASSES.length}) | mIoU (21) | coverage |`,
     "| --- | --- | --- | --- |",
     ...results.map((r) => `| ${r.name} | ${fmt(r.miou7)} | ${fmt(r.miou)} | ${fmt(r.coverage)} |`),
     "",

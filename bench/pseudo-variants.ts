@@ -5,14 +5,13 @@
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { imageSize, loadRgb } from "../src/data/image.js";
-import { headlineIndices } from "../src/eval/metrics.js";
 import { mbdSaliency } from "../src/saliency/mbd.js";
 import { completedSteps } from "../src/stages/mine.js";
 import { evaluatePseudoLabels, makePseudoLabels } from "../src/stages/pseudo-labels.js";
 import { computeSaliencyMaps, readSaliencyMap } from "../src/stages/saliency.js";
 import { defaultConfig, type PseudoLabelConfig } from "../src/util/config.js";
 import { writeBenchResults } from "./common.js";
-import { benchLog, ERASING, RUN_DIR, type Protocol } from "./voc.js";
+import { benchLog, ERASING, HEADLINE_CLASSES, HEADLINE_LABEL, RUN_DIR, type Protocol } from "./voc.js";
 
 export interface PseudoVariant {
   name: string;
@@ -57,7 +56,7 @@ export async function measurePseudoVariants(p: Protocol, stepSets: number[][]): 
   const salDir = join(RUN_DIR, "bench-saliency-u2netp");
   benchLog(`U²-Netp maps of the ${p.evaluation.length} measured images (${defaults.saliency.inputSize} px)`);
   await computeSaliencyMaps({ dir: salDir, items: p.evaluation, config: defaults.saliency });
-  const headline = headlineIndices(p.classNames);
+  const headline = p.headline;
   const out: PseudoResult[] = [];
   for (const v of VARIANTS) {
     for (const steps of stepSets) {
@@ -83,7 +82,7 @@ export async function measurePseudoVariants(p: Protocol, stepSets: number[][]): 
       const e = await evaluatePseudoLabels(outDir, p.evaluation, p.classNames.length);
       const r = { variant: v.name, steps, miou7: e.cm.meanIou(headline), miou: e.miou, coverage: e.coverage };
       benchLog(
-        `${v.name}, steps ${steps.join(",")}: 7-class mIoU ${(r.miou7 * 100).toFixed(1)} at ${(r.coverage * 100).toFixed(1)} % coverage`,
+        `${v.name}, steps ${steps.join(",")}: ${HEADLINE_LABEL} mIoU ${(r.miou7 * 100).toFixed(1)} at ${(r.coverage * 100).toFixed(1)} % coverage`,
       );
       out.push(r);
     }
@@ -118,12 +117,12 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const md = [
     "# Pseudo-labels by background cue and region gate",
     "",
-    `${p.evaluation.length} measured images (train.txt), regions of ${RUN_DIR}'s erasing steps; 7-class mIoU`,
-    "(background, person, cat, dog, horse, cow, sheep) over labelled pixels, coverage = share of pixels not",
+    `${p.evaluation.length} measured images (train.txt), regions of ${RUN_DIR}'s erasing steps; ${HEADLINE_LABEL} mIoU`,
+    `(${HEADLINE_CLASSES.join(", ")}) over labelled pixels, coverage = share of pixels not`,
     `ignored; 21-class mIoU over classes present. U²-Netp maps at ${defaults.saliency.inputSize} px. "default" is`,
     "the shipped configuration (pseudoLabels + saliency defaults).",
     "",
-    "| variant | steps | 7-class mIoU | 21-class mIoU | coverage |",
+    `| variant | steps | ${HEADLINE_LABEL} mIoU | 21-class mIoU | coverage |`,
     "| --- | --- | --- | --- | --- |",
     ...rows.map(
       (r) =>

@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { openDataset, validateDataset, type DatasetItem } from "../src/data/dataset.js";
 import { meanPixel } from "../src/data/stats.js";
-import { defaultConfig } from "../src/util/config.js";
+import { defaultConfig, loadConfig } from "../src/util/config.js";
 import { packageRoot } from "../src/engine/native.js";
 import type { CamOptions } from "../src/stages/cam.js";
 import { runErasing, type ErasingConfig } from "../src/stages/mine.js";
@@ -15,8 +15,22 @@ import type { ClassifierConfig } from "../src/stages/train-cls.js";
 export const VOC_DIR = process.env.AEPSL_VOC ?? resolve(packageRoot, "..", "shared", "data", "voc12-subset");
 export const RUN_DIR = process.env.AEPSL_BENCH_RUN ?? join(packageRoot, "runs", "voc");
 
+/** The protocol's configuration; the benchmarks take its eval.headlineClasses. */
+export const PROTOCOL_CONFIG = join(packageRoot, "configs", "voc-protocol.yaml");
+
+/** eval.headlineClasses of configs/voc-protocol.yaml: background and the 6 classes the subset covers. */
+export const HEADLINE_CLASSES: readonly string[] = loadConfig(PROTOCOL_CONFIG).eval.headlineClasses;
+if (HEADLINE_CLASSES.length === 0) throw new Error(`${PROTOCOL_CONFIG}: eval.headlineClasses is not set`);
+
+/** "7-class": how tables and logs name the headline mean. */
+export const HEADLINE_LABEL = `${HEADLINE_CLASSES.length}-class`;
+
 export interface Protocol {
   classNames: string[];
+  /** Indices of HEADLINE_CLASSES in classNames, in the config's order. */
+  headline: number[];
+  /** The headline classes other than the background (class 0), by name. */
+  headlineForeground: string[];
   palette: Uint8Array;
   train: DatasetItem[];
   evaluation: DatasetItem[];
@@ -33,9 +47,18 @@ export async function loadProtocol(): Promise<Protocol> {
       .filter(Boolean),
   );
   const train = items.filter((it) => !evalIds.has(it.id));
+  const lower = all.classes.names.map((n) => n.toLowerCase());
+  const headline = HEADLINE_CLASSES.map((name) => {
+    const index = lower.indexOf(name.toLowerCase());
+    if (index < 0)
+      throw new Error(`${PROTOCOL_CONFIG}: headline class "${name}" is not a class of ${VOC_DIR}`);
+    return index;
+  });
   return {
     meanPixel: await meanPixel(train),
     classNames: all.classes.names,
+    headline,
+    headlineForeground: headline.filter((c) => c !== 0).map((c) => all.classes.names[c]),
     palette: all.classes.palette,
     train,
     evaluation: items.filter((it) => evalIds.has(it.id)),

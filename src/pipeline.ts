@@ -187,7 +187,9 @@ export async function runPipeline(
   if (!steps.length) throw new Error("erasing produced no usable step");
   if (until === "cam") {
     const evaluation = data.evaluation.some((it) => it.maskPath)
-      ? await timed("eval-cam", () => evaluateSeeds(runDir, info, data.evaluation, log))
+      ? await timed("eval-cam", () =>
+          evaluateSeeds(runDir, info, data.evaluation, config.eval.headlineClasses, log),
+        )
       : undefined;
     return { runDir, steps, evaluation, timings };
   }
@@ -321,10 +323,18 @@ export function headlineText(r: { headline?: { classes: string[]; miou: number }
 }
 
 /** CAM seed quality of step 1 on the evaluation split (the standard WSSS seed metric). */
-async function evaluateSeeds(runDir: string, info: DatasetInfo, items: DatasetItem[], log: Logger) {
+async function evaluateSeeds(
+  runDir: string,
+  info: DatasetInfo,
+  items: DatasetItem[],
+  headlineClasses: readonly string[],
+  log: Logger,
+) {
   const { CamStore } = await import("./stages/cam.js");
   const { evaluateCamSeeds } = await import("./stages/eval-cam.js");
-  const ev = await evaluateCamSeeds(new CamStore(join(stepDir(runDir, 1), "cams")), items, info.classNames);
+  const ev = await evaluateCamSeeds(new CamStore(join(stepDir(runDir, 1), "cams")), items, info.classNames, {
+    headlineClasses,
+  });
   await writeJson(join(runDir, "eval", "cam-seeds.json"), ev);
   log.info(
     `CAM seeds on '${info.evalSplit}': best θ ${ev.best.threshold} → mIoU ${(ev.best.miou * 100).toFixed(1)} ` +

@@ -327,7 +327,7 @@ if (runningAsTest) {
       assert.match(b.stderr, /erasing\.steps: expected a positive integer, got \[1,2\]/);
       assert.match(b.stderr, /erasing\.retrain: expected one of "imagenet", "fine-tune", got "scratch"/);
       assert.equal(c.code, 1, c.stderr);
-      assert.match(c.stderr, /broken\.yaml: line 3: tabs are not allowed/);
+      assert.match(c.stderr, /broken\.yaml: line 3: tabs are not allowed as indentation/i);
       assert.ok(!existsSync(join(tmp, "never")), "no run folder for a bad configuration");
     });
 

@@ -213,3 +213,121 @@ describe("headline classes on a non-VOC dataset", () => {
     assert.match(none.stderr, /y\.webp: /);
   });
 });
+
+describe("a dataset whose masks store unlabelled pixels as 0 (no background class)", () => {
+  let tmp: string;
+  before(() => {
+    tmp = mkdtempSync(join(tmpdir(), "aepsl void zero-"));
+  });
+  after(() => rmSync(tmp, { recursive: true, force: true }));
+
+  /** The generic dataset above, masks with 0 around each object; img_2 stores its dog as 7. */
+  async function writeVoidZeroDataset(root: string, classesTxt: string): Promise<void> {
+    await writeDataset(root);
+    writeFileSync(join(root, "classes.txt"), classesTxt);
+    mkdirSync(join(root, "masks"));
+    mkdirSync(join(root, "splits"));
+    const { encodeIndexedPng } = await import("../src/data/png.js");
+    const { buildPalette } = await import("../src/data/classes.js");
+    for (let i = 0; i < 4; i++) {
+      const m = new Uint8Array(48 * 40); // 0: not labelled
+      const value = i % 2 ? 1 : i === 2 ? 7 : 2;
+      for (let y = 10; y < 30; y++) for (let x = 12; x < 36; x++) m[y * 48 + x] = value;
+      writeFileSync(join(root, "masks", `img_${i}.png`), encodeIndexedPng(m, 48, 40, buildPalette()));
+    }
+    writeFileSync(join(root, "splits", "val.txt"), "img_0\nimg_1\nimg_2\n");
+  }
+
+  test('classes.txt "0 void ignore" and "7 -> dog": run and eval ignore the void pixels and read 7 as dog', async () => {
+    const data = join(tmp, "my-data");
+    await writeVoidZeroDataset(data, "0 void ignore\n1 cat 64,0,0\n2 dog 64,128,0\n7 -> dog\n");
+    const out = join(tmp, "run");
+    const quickRun = [
+      "--set",
+      "profile=quick",
+      "--set",
+      "classifier.cropSize=64",
+      "--set",
+      "segmentation.cropSize=64",
+    ];
+    const r = await cli(["run", "--data", data, "--out", out, ...quickRun, "--set", "data.evalSplit=val"]);
+    assert.equal(r.code, 0, r.stderr);
+    const { readFileSync } = await import("node:fs");
+    const info = JSON.parse(readFileSync(join(out, "dataset.json"), "utf8")) as { classNames: string[] };
+    assert.deepEqual(info.classNames, ["background", "cat", "dog"]);
+    const e = await cli(["eval", "--run", out, "--split", "val", "--quiet"]);
+    assert.equal(e.code, 0, e.stderr);
+    const ev = JSON.parse(readFileSync(join(out, "eval", "val.json"), "utf8")) as { confusion: number[][] };
+    const objectPixels = 20 * 24;
+    const rowSums = ev.confusion.map((row) => row.reduce((a, b) => a + b, 0));
+    // Ground-truth rows: no background pixel (the void 0s are ignored), one cat image, two dog images
+    // (img_2's dog is stored as 7).
+    assert.deepEqual(rowSums, [0, objectPixels, 2 * objectPixels]);
+  });
+
+  test("a mask value classes.txt does not declare is refused up front, naming the file and what it accepts", async () => {
+    const data = join(tmp, "undeclared");
+    await writeVoidZeroDataset(data, "0 void ignore\n1 cat 64,0,0\n2 dog 64,128,0\n");
+    const r = await cli([
+      "run",
+      "--data",
+      data,
+      "--out",
+      join(tmp, "refused"),
+      "--set",
+      "profile=quick",
+      "--quiet",
+    ]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(
+      r.stderr,
+      /masks\/img_2\.png: mask values 7 are not declared in classes\.txt \(it accepts 0\.\.2, 255\)/,
+    );
+  });
+  test("scripts/colour-masks.ts turns colour-coded masks into masks the dataset reads (README's worked conversion)", async () => {
+    const data = join(tmp, "colour");
+    await writeDataset(data);
+    writeFileSync(join(data, "classes.txt"), "0 void 0,0,0 ignore\n1 cat 64,0,0\n2 dog 64,128,0\n");
+    const colourDir = join(tmp, "colour-masks");
+    mkdirSync(colourDir);
+    const colours = [
+      [0, 0, 0],
+      [64, 0, 0],
+      [64, 128, 0],
+    ];
+    for (let i = 0; i < 4; i++) {
+      const rgb = new Uint8Array(48 * 40 * 3);
+      for (let p = 0; p < 48 * 40; p++) rgb.set(colours[p < 48 * 20 ? 0 : 1 + (i % 2)], 3 * p);
+      await sharp(rgb, { raw: { width: 48, height: 40, channels: 3 } })
+        .png()
+        .toFile(join(colourDir, `img_${i}_GT.png`));
+    }
+    const script = join(REPO, "scripts", "colour-masks.ts");
+    const { spawnSync } = await import("node:child_process");
+    const ok = spawnSync(process.execPath, ["--import", "tsx", script, colourDir, data], {
+      cwd: REPO,
+      env: CLI_ENV,
+      encoding: "utf8",
+    });
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.match(ok.stdout, /wrote 4 mask\(s\)/);
+    const { openDataset, validateDataset } = await import("../src/data/dataset.js");
+    const { readGroundTruthMask } = await import("../src/data/mask.js");
+    const ds = await openDataset(data);
+    const { items } = await validateDataset(ds);
+    const gt = await readGroundTruthMask(items[1]);
+    assert.deepEqual([gt.indices[0], gt.indices[48 * 40 - 1]], [255, 2]); // img_1: top half void, bottom dog
+    // A colour that classes.txt does not give stops the conversion, naming file, pixel and colour.
+    writeFileSync(join(data, "classes.txt"), "0 void 0,0,0 ignore\n1 cat 64,0,0\n");
+    const bad = spawnSync(process.execPath, ["--import", "tsx", script, colourDir, data], {
+      cwd: REPO,
+      env: CLI_ENV,
+      encoding: "utf8",
+    });
+    assert.equal(bad.status, 1);
+    assert.match(
+      bad.stderr,
+      /img_1_GT\.png: pixel \(0, 20\) has colour 64,128,0, which no line of .*classes\.txt gives/,
+    );
+  });
+});

@@ -5,7 +5,15 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { buildPalette, parseClassesTxt, VOC_CLASS_NAMES, vocClasses, vocColor } from "../src/data/classes.js";
+import {
+  buildPalette,
+  formatClassesTxt,
+  NOT_A_MASK_VALUE,
+  parseClassesTxt,
+  VOC_CLASS_NAMES,
+  vocClasses,
+  vocColor,
+} from "../src/data/classes.js";
 import {
   foregroundMultiHot,
   openDataset,
@@ -15,6 +23,7 @@ import {
   type DatasetProblem,
 } from "../src/data/dataset.js";
 import { saveJpeg, savePng } from "../src/data/image.js";
+import { maskValuesToClasses, readGroundTruthMask } from "../src/data/mask.js";
 import { writeIndexedPng } from "../src/data/png.js";
 import { InputError, ValidationError } from "../src/util/errors.js";
 
@@ -101,6 +110,103 @@ describe("classes", () => {
         }
         return true;
       },
+    );
+  });
+
+  test("by default a class's index is its mask value and 255 is void; nothing else is a mask value", () => {
+    const { maskValues } = parseClassesTxt("0 background\n1 cat\n2 dog\n", "c.txt");
+    assert.deepEqual([...maskValues.subarray(0, 4)], [0, 1, 2, NOT_A_MASK_VALUE]);
+    assert.equal(maskValues[255], 255);
+    assert.deepEqual(
+      vocClasses().maskValues,
+      parseClassesTxt(formatClassesTxt(vocClasses()), "v").maskValues,
+    );
+  });
+
+  test('"0 void ignore": mask value 0 is read as ignore and class 0 is the implicit background', () => {
+    const c = parseClassesTxt("0 void ignore\n1 building 128,0,0\n2 grass 0,128,0\n", "msrc.txt");
+    assert.deepEqual(c.names, ["background", "building", "grass"]);
+    assert.deepEqual([...c.maskValues.subarray(0, 4)], [255, 1, 2, NOT_A_MASK_VALUE]);
+    assert.deepEqual([...c.palette.subarray(3, 6)], [128, 0, 0]);
+    const stored = Uint8Array.from([0, 1, 2, 255, 0]);
+    assert.deepEqual([...maskValuesToClasses(stored, c.maskValues, "m.png")], [255, 1, 2, 255, 255]);
+    // Values it does not declare keep a clear error naming the file and what is accepted.
+    assert.throws(
+      () => maskValuesToClasses(Uint8Array.from([1, 3, 9, 3]), c.maskValues, "m.png"),
+      /^InputError: m\.png: mask values 3, 9 are not declared in classes\.txt \(it accepts 0\.\.2, 255\)$/,
+    );
+    // Without ignore or -> lines the message is the familiar one.
+    const plain = parseClassesTxt("0 background\n1 cat\n", "c.txt");
+    assert.throws(
+      () => maskValuesToClasses(Uint8Array.from([7]), plain.maskValues, "m.png"),
+      /m\.png: mask values 7 are not class indices \(0\.\.1\) or 255/,
+    );
+  });
+
+  test('"value -> name" reads a stored value as a class: gaps, merged classes, a background stored elsewhere', () => {
+    // Stored: 0 void, 1 cow, 3 sheep (2 unused), 4 and 5 both "tree", 21 background.
+    const c = parseClassesTxt(
+      "0 background\n1 cow\n2 sheep\n3 tree\n0 void ignore\n3 -> sheep\n4 -> tree\n5 -> Tree\n21 -> background\n",
+      "c.txt",
+    );
+    assert.deepEqual(c.names, ["background", "cow", "sheep", "tree"]);
+    const stored = Uint8Array.from([0, 1, 2, 3, 4, 5, 21, 255]);
+    assert.deepEqual([...maskValuesToClasses(stored, c.maskValues, "m.png")], [255, 1, 2, 2, 3, 3, 0, 255]);
+    // A stored value listed by a -> line is read as that class (here 3 is sheep, not tree).
+    assert.equal(c.maskValues[3], 2);
+    // formatClassesTxt writes the same reading back.
+    const again = parseClassesTxt(formatClassesTxt(c), "again.txt");
+    assert.deepEqual(again.names, c.names);
+    assert.deepEqual(again.maskValues, c.maskValues);
+  });
+
+  test("the README's CamVid classes.txt parses as the README says", async () => {
+    const readme = await (await import("node:fs/promises")).readFile(findUp("README.md"), "utf8");
+    const text = /cat > camvid\/classes\.txt <<'END'\n([\s\S]*?)\nEND\n/.exec(readme)?.[1];
+    assert.ok(text, "README has the CamVid classes.txt");
+    const c = parseClassesTxt(text, "README.md");
+    assert.equal(c.names.length, 12);
+    assert.deepEqual(c.names.slice(0, 3), ["background", "sky", "building"]);
+    // Stored 0..10 are sky..bicyclist (classes 1..11), 11 is unlabelled, and nothing stores background.
+    assert.deepEqual(
+      [...c.maskValues.subarray(0, 13)],
+      [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 255, NOT_A_MASK_VALUE],
+    );
+  });
+
+  test("an ignore line may carry the void colour (for scripts/colour-masks.ts)", () => {
+    const c = parseClassesTxt("0 void 0,0,0 ignore\n1 cat 64,0,0\n", "c.txt");
+    assert.deepEqual([c.maskValues[0], c.maskValues[1]], [255, 1]);
+    assert.throws(() => parseClassesTxt("0 void 0,0 ignore\n1 cat\n", "c.txt"), /c\.txt:1: bad colour "0,0"/);
+  });
+
+  test("ignore and -> lines: every mistake is reported at once", () => {
+    assert.throws(
+      () =>
+        parseClassesTxt(
+          "0 ignore\n1 cat\n2 dog\n3 -> zebra\n4 void ignore\n4 -> cat\n255 void ignore\n300 -> cat\n3 void skip\n",
+          "bad.txt",
+        ),
+      (err: unknown) => {
+        const msgs = problemsOf(err);
+        const all = msgs.join("\n");
+        const expected = [
+          /bad\.txt:1: "ignore" cannot be a class name; to ignore mask value 0 write "0 void ignore"/,
+          /bad\.txt:4: "3 -> zebra": no class named "zebra"/,
+          /bad\.txt:6: mask value 4 already declared at bad\.txt:5/,
+          /bad\.txt:7: mask value 255 out of range/,
+          /bad\.txt:8: mask value 300 out of range/,
+          /bad\.txt:9: bad colour "skip"/,
+          /class index 0 missing \(0 is the background; if your masks store unlabelled pixels as 0, write "0 void ignore"\)/,
+        ];
+        for (const f of expected) assert.match(all, f);
+        assert.equal(msgs.length, expected.length, all);
+        return true;
+      },
+    );
+    assert.throws(
+      () => parseClassesTxt("0 void ignore\n1 cat\n2 background\n", "bg.txt"),
+      /class 0 is the implicit "background", but index 2 already has that name/,
     );
   });
 
@@ -250,6 +356,44 @@ describe("openDataset: generic layout", () => {
     const root = join(tmp, "generic no classes");
     await savePng(join(root, "images", "a.png"), solid(2, 2));
     await assert.rejects(openDataset(root), /classes\.txt: missing/);
+  });
+});
+
+describe("classes.txt ignore and -> lines through the dataset", () => {
+  test("labels derived from masks, validation and readGroundTruthMask all read mask values alike", async () => {
+    const root = join(tmp, "void zero");
+    await write(join(root, "classes.txt"), "0 void ignore\n1 cat\n2 dog\n9 -> dog\n");
+    for (const id of ["a", "b", "c"]) await saveJpeg(join(root, "images", `${id}.jpg`), solid(8, 6));
+    await mask(join(root, "masks", "a.png"), 8, 6, 1); // void around one cat pixel
+    await mask(join(root, "masks", "b.png"), 8, 6, 9); // dog, stored as 9
+    await mask(join(root, "masks", "c.png"), 8, 6, 4); // 4 is not declared
+    const ds = await openDataset(root); // no labels.csv: labels come from the masks
+    assert.deepEqual(ds.classes.names, ["background", "cat", "dog"]);
+    assert.deepEqual(
+      ds.items.map((it) => [it.id, it.labels]),
+      [
+        ["a", [1]],
+        ["b", [2]],
+        ["c", []],
+      ],
+    );
+    await assert.rejects(validateDataset(ds), (err: unknown) => {
+      const msgs = problemsOf(err);
+      assert.equal(msgs.length, 1, msgs.join("\n"));
+      assert.match(
+        msgs[0],
+        /c\.png: mask values 4 are not declared in classes\.txt \(it accepts 0\.\.2, 9, 255\)/,
+      );
+      return true;
+    });
+    const b = await readGroundTruthMask(ds.items[1]);
+    const counts = new Map<number, number>();
+    for (const v of b.indices) counts.set(v, (counts.get(v) ?? 0) + 1);
+    assert.deepEqual([...counts].sort(), [
+      [2, 1],
+      [255, 47],
+    ]);
+    await assert.rejects(readGroundTruthMask(ds.items[2]), /c\.png: mask values 4 are not declared/);
   });
 });
 

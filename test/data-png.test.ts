@@ -247,3 +247,55 @@ describe("indexed PNG errors", () => {
     assert.throws(() => encodeIndexedPng(Uint8Array.from([0]), 2, 1, vocPalette()), RangeError);
   });
 });
+
+// Evidence for docs/architecture.md: fast-png (a maintained PNG codec) as a replacement for src/data/png.ts.
+describe("fast-png, evaluated against the hand-written codec", () => {
+  const width = 37;
+  const height = 11;
+  const indices = new Uint8Array(width * height).map((_, i) => (i * 73 + 11) & 255); // all 256 values
+  const palette = vocPalette();
+  const paletteRows = Array.from({ length: 256 }, (_, i) => [...palette.subarray(i * 3, i * 3 + 3)]);
+
+  test("8-bit palette PNGs: exact indices and palette both ways", async () => {
+    const fastPng = await import("fast-png");
+    const decoded = fastPng.decode(encodeIndexedPng(indices, width, height, palette));
+    assert.deepEqual([decoded.depth, decoded.channels], [8, 1]);
+    assert.deepEqual([...decoded.data], [...indices]);
+    assert.deepEqual(decoded.palette, paletteRows);
+    const theirs = fastPng.encode({
+      width,
+      height,
+      data: indices,
+      depth: 8,
+      channels: 1,
+      palette: paletteRows,
+    });
+    const ours = decodeIndexedPng(Buffer.from(theirs), "fast-png.png");
+    assert.deepEqual([...ours.indices], [...indices]);
+    assert.deepEqual([...ours.palette!], [...palette]);
+  });
+
+  test("1-, 2- and 4-bit palette PNGs come back packed, several pixels a byte, not one index per pixel", async () => {
+    const fastPng = await import("fast-png");
+    for (const bitDepth of [1, 2, 4] as const) {
+      const small = indices.map((v) => v % (1 << bitDepth));
+      const decoded = fastPng.decode(encodeIndexedPng(small, width, height, palette, { bitDepth }));
+      assert.equal(decoded.depth, bitDepth);
+      assert.equal(decoded.data.length, Math.ceil((width * bitDepth) / 8) * height, `${bitDepth}-bit`);
+      assert.notEqual(decoded.data.length, small.length);
+      // The hand-written decoder gives one index per pixel at every depth.
+      const ours = decodeIndexedPng(encodeIndexedPng(small, width, height, palette, { bitDepth }), "m.png");
+      assert.deepEqual([...ours.indices], [...small]);
+    }
+  });
+
+  test("an RGB PNG decodes without complaint (a mask reader must check channels and palette itself)", async () => {
+    const fastPng = await import("fast-png");
+    const rgb = await sharp(new Uint8Array(4 * 3 * 3).fill(9), { raw: { width: 4, height: 3, channels: 3 } })
+      .png()
+      .toBuffer();
+    const decoded = fastPng.decode(rgb);
+    assert.deepEqual([decoded.channels, decoded.palette], [3, undefined]);
+    assert.throws(() => decodeIndexedPng(rgb, "rgb.png"), /rgb\.png: is an RGB PNG, not indexed/);
+  });
+});

@@ -1,6 +1,6 @@
 // Seeded mutation fuzzing of every parser that reads user files: photos (sharp via loadRgb), indexed PNG
 // masks, dataset index files (classes.txt, labels.csv / image_labels.csv, split lists), config files
-// (JSON and the YAML subset) and safetensors checkpoints. Each mutated input must either be accepted
+// (JSON and YAML) and safetensors checkpoints. Each mutated input must either be accepted
 // with sane contents or be refused with the parser's own error type naming the file (or the config
 // key / YAML line): never another error type, a crash or a hang.
 //
@@ -491,7 +491,7 @@ function yamlScalar(v: unknown): string {
   return String(v);
 }
 
-/** Nested maps by indentation, inline lists, quoted strings: the subset parseYaml reads. */
+/** Nested maps by indentation, inline lists, quoted strings (a YAML writer for the fuzz cases). */
 function toYaml(obj: Obj, indent = ""): string {
   return Object.entries(obj)
     .map(([k, v]) =>

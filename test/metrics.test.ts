@@ -43,3 +43,45 @@ test("average precision matches hand-computed values, ties included", () => {
   const targets = [Float32Array.of(1, 0), Float32Array.of(0, 1)];
   near(meanAveragePrecision(scores, targets), 1);
 });
+
+test("CAM seeds: the best θ is the best mean over eval.headlineClasses when set, else over all classes", async () => {
+  const { mkdtemp, rm } = await import("node:fs/promises");
+  const { tmpdir } = await import("node:os");
+  const { join } = await import("node:path");
+  const { CamStore } = await import("../src/stages/cam.js");
+  const { evaluateCamSeeds } = await import("../src/stages/eval-cam.js");
+  const { writeIndexedPng } = await import("../src/data/png.js");
+  const { buildPalette } = await import("../src/data/classes.js");
+  const dir = await mkdtemp(join(tmpdir(), "aepsl cam seeds-"));
+  try {
+    const store = new CamStore(dir);
+    // 4×1 images. cat: gt bg cat cat bg, CAM .3 .9 .5 .1; dog: gt dog dog bg bg, CAM .9 .3 .2 .1.
+    // θ 0.25: IoU bg 3/4, cat 2/3, dog 1 (all 0.806, bg+cat 0.708); θ 0.4: bg 4/5, cat 1, dog 1/2
+    // (all 0.767, bg+cat 0.9).
+    const images = [
+      { id: "cat", label: 1, gt: [0, 1, 1, 0], cam: [0.3, 0.9, 0.5, 0.1] },
+      { id: "dog", label: 2, gt: [2, 2, 0, 0], cam: [0.9, 0.3, 0.2, 0.1] },
+    ];
+    const items = [];
+    for (const im of images) {
+      const cams = Float32Array.from(im.cam);
+      await store.put(im.id, { width: 4, height: 1, labels: [im.label], cams, scores: new Float32Array(2) });
+      const maskPath = join(dir, `${im.id}-gt.png`);
+      await writeIndexedPng(maskPath, Uint8Array.from(im.gt), 4, 1, buildPalette());
+      items.push({ id: im.id, imagePath: "", maskPath, labels: [im.label] });
+    }
+    const names = ["background", "cat", "dog"];
+    const all = await evaluateCamSeeds(store, items, names, { thresholds: [0.25, 0.4] });
+    assert.equal(all.best.threshold, 0.25);
+    near(all.best.miou, (3 / 4 + 2 / 3 + 1) / 3);
+    assert.equal(all.best.headline, null);
+    const headline = await evaluateCamSeeds(store, items, names, {
+      thresholds: [0.25, 0.4],
+      headlineClasses: ["background", "cat"],
+    });
+    assert.equal(headline.best.threshold, 0.4);
+    near(headline.best.headline!.miou, (4 / 5 + 1) / 2);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -12,6 +12,7 @@ import { extname, join, resolve } from "node:path";
 import { InputError, ValidationError } from "../util/errors.js";
 import { classIndex, readClassesTxt, vocClasses, type ClassSet } from "./classes.js";
 import { loadRgb } from "./image.js";
+import { maskValuesToClasses } from "./mask.js";
 import { readIndexedPng } from "./png.js";
 import { IGNORE_INDEX } from "./types.js";
 
@@ -21,6 +22,8 @@ export interface DatasetItem {
   id: string;
   imagePath: string;
   maskPath?: string;
+  /** How the mask's stored values are read (the dataset's ClassSet.maskValues; see readGroundTruthMask). */
+  maskValues?: Int16Array;
   /** Foreground class indices present in the image, ascending; background (0) is never listed. */
   labels: number[];
 }
@@ -191,13 +194,19 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) 
   return results;
 }
 
-/** Distinct foreground values in a mask (not background 0, not void 255). */
-function maskClasses(indices: Uint8Array): number[] {
+/**
+ * Distinct foreground classes in a mask's stored values, read through the classes' maskValues table
+ * (not background 0, not ignored; undeclared values are left for validateDataset to report).
+ */
+function maskClasses(stored: Uint8Array, maskValues: Int16Array): number[] {
   const seen = new Uint8Array(256);
-  for (let i = 0; i < indices.length; i++) seen[indices[i]] = 1;
-  const out: number[] = [];
-  for (let v = 1; v < 256; v++) if (seen[v] && v !== IGNORE_INDEX) out.push(v);
-  return out;
+  for (let i = 0; i < stored.length; i++) seen[stored[i]] = 1;
+  const found = new Set<number>();
+  for (let v = 0; v < 256; v++) {
+    const c = maskValues[v];
+    if (seen[v] && c > 0 && c !== IGNORE_INDEX) found.add(c);
+  }
+  return [...found].sort((a, b) => a - b);
 }
 
 export async function openDataset(dir: string, opts: OpenDatasetOptions = {}): Promise<Dataset> {
@@ -314,10 +323,7 @@ export async function openDataset(dir: string, opts: OpenDatasetOptions = {}): P
       labels = [...found].sort((a, b) => a - b);
     } else if (maskPath !== undefined) {
       try {
-        // Out-of-range values are left for validateDataset to report.
-        labels = maskClasses((await readIndexedPng(maskPath)).indices).filter(
-          (c) => c < classes.names.length,
-        );
+        labels = maskClasses((await readIndexedPng(maskPath)).indices, classes.maskValues);
       } catch (err) {
         if (!(err instanceof InputError)) throw err;
         problems.push({ id, error: err });
@@ -326,7 +332,12 @@ export async function openDataset(dir: string, opts: OpenDatasetOptions = {}): P
       const where = csvRows ? `${csvPath} has no row for "${id}"` : "no Annotations/, no labels file";
       problem(join(imageDir, imageName), `no image-level labels (${where}, and no mask to derive them from)`);
     }
-    return { id, imagePath: join(imageDir, imageName), ...(maskPath ? { maskPath } : {}), labels };
+    return {
+      id,
+      imagePath: join(imageDir, imageName),
+      ...(maskPath ? { maskPath, maskValues: classes.maskValues } : {}),
+      labels,
+    };
   });
 
   return {
@@ -358,13 +369,13 @@ export interface ValidationResult {
 
 /**
  * Checks the dataset and reports every problem in one ValidationError: problems from openDataset,
- * unreadable images, masks that are RGB / not the image's size / hold values that are neither a
- * class index nor 255. With skipBad, returns the good items and the skipped ones with reasons.
+ * unreadable images, masks that are RGB / not the image's size / hold values that classes.txt does not
+ * declare (class indices, 255, its ignore and -> lines). With skipBad, returns the good items and the
+ * skipped ones with reasons.
  */
 export async function validateDataset(ds: Dataset, opts: ValidateOptions = {}): Promise<ValidationResult> {
   const problems: DatasetProblem[] = [...ds.problems];
   const order = new Map(ds.items.map((it, i) => [it.id, i]));
-  const numClasses = ds.classes.names.length;
   if (opts.checkImages ?? true) {
     const undecodable: DatasetItem[] = [];
     await mapLimit(ds.items, opts.concurrency ?? 8, async (item) => {
@@ -388,15 +399,8 @@ export async function validateDataset(ds: Dataset, opts: ValidateOptions = {}): 
             ),
           );
         }
-        const bad = maskValuesOutOfRange(mask.indices, numClasses);
-        if (bad.length > 0) {
-          add(
-            new InputError(
-              item.maskPath,
-              `mask values ${bad.join(", ")} are not class indices (0..${numClasses - 1}) or 255`,
-            ),
-          );
-        }
+        // The readers' own mapping (readGroundTruthMask), so validation refuses exactly what they would.
+        maskValuesToClasses(mask.indices, item.maskValues ?? ds.classes.maskValues, item.maskPath);
       } catch (err) {
         if (!(err instanceof InputError)) throw err;
         add(err);
@@ -441,14 +445,6 @@ export async function validateDataset(ds: Dataset, opts: ValidateOptions = {}): 
     throw new ValidationError(errors, `dataset ${ds.root}`);
   }
   return { items, skipped: [...reasons].map(([id, r]) => ({ id, reason: r.join("; ") })) };
-}
-
-function maskValuesOutOfRange(indices: Uint8Array, numClasses: number): number[] {
-  const seen = new Uint8Array(256);
-  for (let i = 0; i < indices.length; i++) seen[indices[i]] = 1;
-  const bad: number[] = [];
-  for (let v = numClasses; v < 256; v++) if (seen[v] && v !== IGNORE_INDEX) bad.push(v);
-  return bad;
 }
 
 /** Multi-hot vector over the foreground classes: entry c-1 is 1 when class c is present. */

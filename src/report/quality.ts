@@ -2,6 +2,7 @@
 // sampled split that have both (pseudo-labels are made for every image the run mined, eval ones included).
 import { existsSync } from "node:fs";
 import { readIndexedPng } from "../data/png.js";
+import { readGroundTruthMask } from "../data/mask.js";
 import { IGNORE_INDEX } from "../data/types.js";
 import type { RunData } from "./run-data.js";
 
@@ -39,7 +40,7 @@ export async function pseudoLabelQuality(
     let gt: Uint8Array;
     let pl: Uint8Array;
     try {
-      const g = await readIndexedPng(item.maskPath);
+      const g = await readGroundTruthMask(item);
       const p = await readIndexedPng(plPath);
       if (g.width !== p.width || g.height !== p.height) continue;
       gt = g.indices;

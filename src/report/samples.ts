@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { openDataset, validateDataset } from "../data/dataset.js";
 import { loadRgb, resizeRgb } from "../data/image.js";
 import { readIndexedPng } from "../data/png.js";
+import { readGroundTruthMask } from "../data/mask.js";
 import type { RgbImage } from "../data/types.js";
 import { unionRegions, type MinedRegions, type OverlapRule } from "../stages/regions.js";
 import { esc, paletteCss } from "./html.js";
@@ -173,17 +174,18 @@ export async function renderSample(ctx: SampleContext, item: SampleItem, index: 
   /** Reads an indexed PNG label map if present: [labels, w, h] or a reason. */
   const readLabels = async (
     file: string | undefined,
+    groundTruth = false,
   ): Promise<{ map?: { indices: Uint8Array; width: number; height: number }; note: string }> => {
     if (!file || !existsSync(file)) return { note: "not available yet" };
     try {
-      const png = await readIndexedPng(file);
+      const png = groundTruth ? await readGroundTruthMask(item) : await readIndexedPng(file);
       return { map: png, note: "" };
     } catch (err) {
       return { note: why(err) };
     }
   };
   const labelPic = async (name: string, file: string | undefined, alt: string, caption: string) => {
-    const { map, note } = await readLabels(file);
+    const { map, note } = await readLabels(file, file !== undefined && file === item.maskPath);
     if (!map) return { alt, caption, missing: note } satisfies Pic;
     const src = await sink.labels(`${base}-${name}`, map.indices, map.width, map.height, palette);
     return { src, ...dims(map.width, map.height), alt, caption } satisfies Pic;

@@ -1,7 +1,7 @@
 // The standard WSSS "seed" metric: label each pixel with argmax over {background threshold θ, CAMs of the
 // image's labelled classes} and measure mIoU against ground truth, for a sweep of θ.
 import type { DatasetItem } from "../data/dataset.js";
-import { readIndexedPng } from "../data/png.js";
+import { readGroundTruthMask } from "../data/mask.js";
 import { ConfusionMatrix, segmentationReport, type SegmentationReport } from "../eval/metrics.js";
 import type { CamStore } from "./cam.js";
 
@@ -37,15 +37,19 @@ export async function evaluateCamSeeds(
   store: CamStore,
   items: DatasetItem[],
   classNames: string[],
-  thresholds = DEFAULT_THRESHOLDS,
-  selectBy: "miou" | "miou7" = "miou7",
+  o: {
+    thresholds?: readonly number[];
+    /** eval.headlineClasses: the best θ is the one with the best mean over them; without, over all. */
+    headlineClasses?: readonly string[];
+  } = {},
 ): Promise<SeedEvaluation> {
+  const thresholds = o.thresholds ?? DEFAULT_THRESHOLDS;
   const withMasks = items.filter((it) => it.maskPath && store.has(it.id));
   if (!withMasks.length) throw new Error("eval-cam: no image has both a ground-truth mask and CAMs");
   const cms = thresholds.map(() => new ConfusionMatrix(classNames.length));
   for (const item of withMasks) {
     const { record, cams } = await store.get(item.id);
-    const mask = await readIndexedPng(item.maskPath!);
+    const mask = await readGroundTruthMask(item);
     const n = record.width * record.height;
     if (mask.width !== record.width || mask.height !== record.height)
       throw new Error(
@@ -58,7 +62,11 @@ export async function evaluateCamSeeds(
       cms[k].add(mask.indices, pred);
     });
   }
-  const rows = thresholds.map((threshold, k) => ({ threshold, ...segmentationReport(cms[k], classNames) }));
-  const best = rows.reduce((a, b) => (b[selectBy] > a[selectBy] ? b : a));
+  const rows = thresholds.map((threshold, k) => ({
+    threshold,
+    ...segmentationReport(cms[k], classNames, o.headlineClasses),
+  }));
+  const score = (r: SegmentationReport) => r.headline?.miou ?? r.miou;
+  const best = rows.reduce((a, b) => (score(b) > score(a) ? b : a));
   return { thresholds: rows, best, images: withMasks.length };
 }

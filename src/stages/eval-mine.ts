@@ -1,7 +1,7 @@
 // Measures the paper's claim: with each erasing step the union of mined regions should recall more of
 // the objects while staying precise. Compares union-up-to-t against ground-truth masks.
 import type { DatasetItem } from "../data/dataset.js";
-import { readIndexedPng } from "../data/png.js";
+import { readGroundTruthMask } from "../data/mask.js";
 import { IGNORE_INDEX } from "../data/types.js";
 import { ConfusionMatrix } from "../eval/metrics.js";
 import { loadStepRegions } from "./mine.js";
@@ -34,7 +34,7 @@ export async function evaluateMining(
   const perClass = steps.map(() => new ConfusionMatrix(classNames.length));
   for (const item of items) {
     if (!item.maskPath) continue;
-    const gt = (await readIndexedPng(item.maskPath)).indices;
+    const gt = (await readGroundTruthMask(item)).indices;
     const gtFg = gt.map((v) => (v === IGNORE_INDEX ? IGNORE_INDEX : v > 0 ? 1 : 0));
     const mined: MinedRegions[] = [];
     for (let k = 0; k < steps.length; k++) {

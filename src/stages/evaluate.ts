@@ -4,7 +4,8 @@ import { mkdir } from "node:fs/promises";
 import { basename, extname, join } from "node:path";
 import type { DatasetItem } from "../data/dataset.js";
 import { loadRgb, saveJpeg } from "../data/image.js";
-import { readIndexedPng, writeIndexedPng } from "../data/png.js";
+import { writeIndexedPng } from "../data/png.js";
+import { readGroundTruthMask } from "../data/mask.js";
 import { ConfusionMatrix, segmentationReport, type SegmentationReport } from "../eval/metrics.js";
 import type { CrfOptions } from "../postprocess/crf.js";
 import type { RgbImage } from "../data/types.js";
@@ -49,7 +50,7 @@ export async function evaluateSegmenter(
   let done = 0;
   for (const item of withMasks) {
     const img = await loadRgb(item.imagePath);
-    const gt = await readIndexedPng(item.maskPath!);
+    const gt = await readGroundTruthMask(item);
     if (gt.width !== img.width || gt.height !== img.height)
       throw new Error(
         `${item.maskPath}: mask ${gt.width}×${gt.height} does not match image ${img.width}×${img.height}`,

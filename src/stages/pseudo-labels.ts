@@ -5,6 +5,7 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { DatasetItem } from "../data/dataset.js";
 import { readIndexedPng, writeIndexedPng } from "../data/png.js";
+import { readGroundTruthMask } from "../data/mask.js";
 import { IGNORE_INDEX } from "../data/types.js";
 import { ConfusionMatrix } from "../eval/metrics.js";
 import { loadStepRegions } from "./mine.js";
@@ -150,7 +151,7 @@ export async function evaluatePseudoLabels(
   let total = 0;
   for (const item of items) {
     if (!item.maskPath) continue;
-    const gt = (await readIndexedPng(item.maskPath)).indices;
+    const gt = (await readGroundTruthMask(item)).indices;
     const pl = (await readIndexedPng(join(dir, `${item.id}.png`))).indices;
     labelled += addPseudoLabel(cm, gt, pl);
     total += pl.length;

@@ -8,6 +8,7 @@ import { augment } from "../data/augment.js";
 import type { DatasetItem } from "../data/dataset.js";
 import { loadRgb } from "../data/image.js";
 import { readIndexedPng } from "../data/png.js";
+import { readGroundTruthMask } from "../data/mask.js";
 import { IGNORE_INDEX, IMAGENET_MEAN_U8, type RgbImage } from "../data/types.js";
 import { loadModelWeights } from "../engine/checkpoint.js";
 import { autocastForward } from "../engine/device.js";
@@ -151,8 +152,9 @@ export async function trainSegmentation(o: TrainSegmentationOptions): Promise<Tr
       onStep: o.onStep,
       prepare: async (item, rng) => {
         const image = await loadRgb(item.imagePath);
-        const path = o.labels === "ground-truth" ? item.maskPath! : join(o.labels, `${item.id}.png`);
-        const png = await readIndexedPng(path);
+        const fromMasks = o.labels === "ground-truth";
+        const path = fromMasks ? item.maskPath! : join(o.labels, `${item.id}.png`);
+        const png = fromMasks ? await readGroundTruthMask(item) : await readIndexedPng(path);
         if (png.width !== image.width || png.height !== image.height)
           throw new Error(
             `${path}: label ${png.width}×${png.height} does not match image ${image.width}×${image.height}`,

@@ -1,8 +1,9 @@
 // The pipeline configuration: typed defaults, a "quick" profile for demos and tests, a hand-written
 // validator that reports every bad key at once, `--set key=value` overrides coerced by the schema, and
-// config files in JSON or a small YAML subset.
+// config files in JSON or YAML (read by the `yaml` package, errors naming the line).
 import { readFileSync } from "node:fs";
 import { dirname, extname, isAbsolute, join, resolve } from "node:path";
+import { LineCounter, parseDocument, visit, type YAMLError } from "yaml";
 
 import { InputError } from "./errors.js";
 import { writeFileAtomic } from "./fs.js";
@@ -614,7 +615,7 @@ export function applyOverrides(config: Config, overrides: Overrides): Config {
 
 // ---- files ----
 
-/** Reads a config file as a raw (unvalidated) object: JSON, or .yaml/.yml in the subset parseYaml reads. */
+/** Reads a config file as a raw (unvalidated) object: JSON, or YAML for .yaml/.yml (parseYaml). */
 export function readConfigFile(path: string): unknown {
   let text: string;
   try {
@@ -696,7 +697,7 @@ export function requireDataDir(config: Config): string {
   return config.data.dir;
 }
 
-// ---- a small YAML subset ----
+// ---- YAML ----
 
 export class YamlError extends Error {
   constructor(
@@ -708,137 +709,53 @@ export class YamlError extends Error {
   }
 }
 
-/** Cuts a trailing comment: a # at the start or after whitespace, outside quotes. */
-function stripComment(line: string): string {
-  let quote: string | null = null;
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i];
-    if (quote) {
-      if (c === "\\" && quote === '"') i++;
-      else if (c === quote) quote = null;
-    } else if (c === '"' || c === "'") {
-      quote = c;
-    } else if (c === "#" && (i === 0 || /\s/.test(line[i - 1]!))) {
-      return line.slice(0, i);
-    }
-  }
-  return line;
-}
+/** yaml's codes for a line indented wrongly, where its own words ("compact mappings", …) say little. */
+const INDENT_ERRORS = new Set(["BAD_INDENT", "BLOCK_AS_IMPLICIT_KEY", "MULTILINE_IMPLICIT_KEY"]);
 
-function parseScalar(s: string, line: number): unknown {
-  if (s.startsWith('"')) {
-    if (!/^"(?:[^"\\]|\\.)*"$/.test(s)) throw new YamlError(line, `unterminated or malformed string ${s}`);
-    try {
-      return JSON.parse(s);
-    } catch {
-      throw new YamlError(line, `unsupported escape in ${s}`);
-    }
-  }
-  if (s.startsWith("'")) {
-    if (!/^'(?:[^']|'')*'$/.test(s)) throw new YamlError(line, `unterminated or malformed string ${s}`);
-    return s.slice(1, -1).replaceAll("''", "'");
-  }
-  if (/^(?:true|True|TRUE)$/.test(s)) return true;
-  if (/^(?:false|False|FALSE)$/.test(s)) return false;
-  if (/^(?:null|Null|NULL|~)$/.test(s)) return null;
-  if (/^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$/.test(s)) return Number(s);
-  if (s.startsWith("{"))
-    throw new YamlError(line, "inline maps ({...}) are not supported; use indented keys");
-  if (s.startsWith("[")) throw new YamlError(line, "nested lists are not supported");
-  if (s === "|" || s === ">" || /^[|>][-+0-9]+$/.test(s)) {
-    throw new YamlError(line, "block strings (| and >) are not supported; use a quoted string");
-  }
-  if (s.startsWith("&") || s.startsWith("*"))
-    throw new YamlError(line, "anchors and aliases are not supported");
-  return s;
+/** One YAML problem as a YamlError: its line, and yaml's reason without its "at line …" code frame. */
+function yamlProblem(e: YAMLError, lines: LineCounter): YamlError {
+  const line = e.linePos?.[0].line ?? lines.linePos(e.pos[0]).line;
+  const reason =
+    e.code === "MULTIPLE_DOCS"
+      ? 'a config file holds one YAML document; this "---" starts a second'
+      : e.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
+  return new YamlError(
+    line,
+    INDENT_ERRORS.has(e.code) ? `${reason} (check the indentation of this line and the next)` : reason,
+  );
 }
-
-/** The items of an inline list's inside, split at commas outside quotes. */
-function splitList(inner: string, line: number): string[] {
-  const items: string[] = [];
-  let quote: string | null = null;
-  let start = 0;
-  for (let i = 0; i <= inner.length; i++) {
-    const c = inner[i];
-    if (quote) {
-      if (c === "\\" && quote === '"') i++;
-      else if (c === quote) quote = null;
-    } else if (c === '"' || c === "'") {
-      quote = c;
-    } else if (c === "," || i === inner.length) {
-      items.push(inner.slice(start, i).trim());
-      start = i + 1;
-    }
-  }
-  if (items.length === 1 && items[0] === "") return [];
-  if (items.some((x) => x === "")) throw new YamlError(line, "empty item in list");
-  return items;
-}
-
-function parseValue(s: string, line: number): unknown {
-  if (s.startsWith("[")) {
-    if (!s.endsWith("]")) throw new YamlError(line, `unterminated list ${s}`);
-    return splitList(s.slice(1, -1), line).map((x) => parseScalar(x, line));
-  }
-  return parseScalar(s, line);
-}
-
-const KEY_LINE = /^("(?:[^"\\]|\\.)*"|'(?:[^']|'')*'|[^\s"'#:\-[{][^:]*?|-[^\s:][^:]*?)\s*:(?:\s+(.*))?$/;
 
 /**
- * Parses the YAML subset config files need: nested maps by indentation (spaces), scalars (numbers,
- * true/false, null/~, plain, 'single' and "double" quoted strings), inline [a, b] lists and # comments.
- * Anything else (block lists, anchors, multi-line strings, tabs) is an error naming the line.
+ * Parses a YAML 1.2 config file with the `yaml` package (core schema: YAML 1.1-only tags such as
+ * !!binary are refused, not guessed). The top level must be a map of keys (an empty file is {}).
+ * Any error or warning (duplicate keys, tabs, bad indentation, an alias without its anchor, an unknown
+ * tag, a second document) is a YamlError naming the line of the first one.
  */
 export function parseYaml(text: string): Record<string, unknown> {
-  const root: Obj = {};
-  const stack: { indent: number; map: Obj }[] = [{ indent: 0, map: root }];
-  // A "key:" with nothing after it: a nested map if the next line is indented deeper, else null.
-  let pending: { key: string; map: Obj } | undefined;
-  const lines = text.replace(/^\uFEFF/, "").split(/\r?\n/);
-  for (let i = 0; i < lines.length; i++) {
-    const lineNo = i + 1;
-    const content = stripComment(lines[i]!).trimEnd();
-    if (content.trim() === "") continue;
-    if (content === "---" && Object.keys(root).length === 0 && !pending) continue;
-    const lead = /^[ \t]*/.exec(content)![0];
-    if (lead.includes("\t")) throw new YamlError(lineNo, "tabs are not allowed in indentation; use spaces");
-    const indent = lead.length;
-    const body = content.slice(indent);
-
-    let top = stack[stack.length - 1]!;
-    if (pending) {
-      const child: Obj = {};
-      if (indent > top.indent) {
-        setOwn(pending.map, pending.key, child);
-        stack.push({ indent, map: child });
-      } else {
-        setOwn(pending.map, pending.key, null);
-      }
-      pending = undefined;
-    }
-    let popped = false;
-    while (indent < stack[stack.length - 1]!.indent) {
-      stack.pop();
-      popped = true;
-    }
-    top = stack[stack.length - 1]!;
-    if (indent !== top.indent) {
-      throw new YamlError(lineNo, popped ? "indentation matches no enclosing key" : "unexpected indentation");
-    }
-    if (body === "-" || body.startsWith("- ")) {
-      throw new YamlError(lineNo, "block lists ('- item') are not supported; use an inline list [a, b]");
-    }
-    const m = KEY_LINE.exec(body);
-    if (!m) throw new YamlError(lineNo, `expected "key: value", got ${JSON.stringify(body)}`);
-    const rawKey = m[1]!;
-    const key =
-      rawKey.startsWith('"') || rawKey.startsWith("'") ? String(parseScalar(rawKey, lineNo)) : rawKey;
-    if (Object.hasOwn(top.map, key)) throw new YamlError(lineNo, `duplicate key "${key}"`);
-    const rest = (m[2] ?? "").trim();
-    if (rest === "") pending = { key, map: top.map };
-    else setOwn(top.map, key, parseValue(rest, lineNo));
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, resolveKnownTags: false, uniqueKeys: true });
+  const problem = doc.errors[0] ?? doc.warnings[0];
+  if (problem) throw yamlProblem(problem, lines);
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    // An alias whose anchor is not defined above it: yaml throws a ReferenceError without a position.
+    if (!(err instanceof ReferenceError)) throw err;
+    let line = 1;
+    visit(doc, {
+      Alias(_, node) {
+        if (node.resolve(doc) !== undefined || !node.range) return undefined;
+        line = lines.linePos(node.range[0]).line;
+        return visit.BREAK;
+      },
+    });
+    throw new YamlError(line, err.message);
   }
-  if (pending) setOwn(pending.map, pending.key, null);
-  return root;
+  if (value === null || value === undefined) return {};
+  if (!isPlainObject(value)) {
+    const what = Array.isArray(value) ? "a list" : `${typeof value} ${JSON.stringify(value)}`;
+    throw new YamlError(1, `expected "key: value" lines at the top level, got ${what}`);
+  }
+  return value;
 }
