@@ -152,6 +152,13 @@ export class RunData {
   }
 
   /** Erasing steps with a folder, ascending (1-based). */
+  /** The detector of the run's saliency maps (saliency/DONE.json, else the configuration's). */
+  saliencyDetector(): string {
+    const done = this.json<{ detector?: string }>("saliency/DONE.json");
+    const cfg = this.config as { saliency?: { detector?: string } } | undefined;
+    return done?.detector ?? cfg?.saliency?.detector ?? "u2netp";
+  }
+
   steps(): number[] {
     const dir = this.path("steps");
     if (!existsSync(dir)) return [];

@@ -8,6 +8,7 @@ import { loadRgb, resizeRgb } from "../data/image.js";
 import { readIndexedPng } from "../data/png.js";
 import { readGroundTruthMask } from "../data/mask.js";
 import type { RgbImage } from "../data/types.js";
+import { mbdSaliency } from "../saliency/mbd.js";
 import { unionRegions, type MinedRegions, type OverlapRule } from "../stages/regions.js";
 import { esc, paletteCss } from "./html.js";
 import {
@@ -201,6 +202,43 @@ export async function renderSample(ctx: SampleContext, item: SampleItem, index: 
       item.maskPath ? p : { ...p, missing: "no ground-truth mask" },
     ),
   );
+
+  // The background cue: the run's stored salient-object map (U²-Netp by default) beside MB+, the
+  // unsupervised cue it replaced, computed here from the photo.
+  const stored = run.path("saliency", `${item.id}.png`);
+  const detector = run.saliencyDetector();
+  const detectorName = detector === "mbplus" ? "MB+" : "U²-Netp";
+  if (existsSync(stored)) {
+    try {
+      const map = await readIndexedPng(stored);
+      const src = await sink.rgb(`${base}-saliency`, greyMap(map.indices, map.width, map.height));
+      pics.push({
+        src,
+        ...dims(map.width, map.height),
+        alt: `${detectorName} saliency of ${item.id}`,
+        caption: `Saliency (${detectorName})`,
+      });
+    } catch (err) {
+      pics.push({ alt: `Saliency of ${item.id}`, caption: `Saliency (${detectorName})`, missing: why(err) });
+    }
+  } else
+    pics.push({
+      alt: `Saliency of ${item.id}`,
+      caption: `Saliency (${detectorName})`,
+      missing: "not available yet",
+    });
+  if (photo && detector !== "mbplus") {
+    const mb = mbdSaliency(photo);
+    const bytes = new Uint8Array(mb.data.length);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = Math.round(Math.min(1, Math.max(0, mb.data[i]!)) * 255);
+    const src = await sink.rgb(`${base}-mbplus`, greyMap(bytes, mb.width, mb.height));
+    pics.push({
+      src,
+      ...dims(mb.width, mb.height),
+      alt: `MB+ saliency of ${item.id}`,
+      caption: "Saliency (MB+)",
+    });
+  }
 
   // Steps: CAM per class on the image the classifier saw, mined regions, erased image after the step.
   const stepRows: string[] = [];
@@ -400,4 +438,11 @@ export async function renderSample(ctx: SampleContext, item: SampleItem, index: 
     `</div>` +
     `</article>`
   );
+}
+
+/** An 8-bit map as a grey RGB image. */
+function greyMap(values: Uint8Array, width: number, height: number): RgbImage {
+  const data = new Uint8Array(values.length * 3);
+  for (let i = 0; i < values.length; i++) data.fill(values[i]!, i * 3, i * 3 + 3);
+  return { width, height, data };
 }
