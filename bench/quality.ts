@@ -133,7 +133,14 @@ async function main(): Promise<void> {
         steps: row.steps,
         overlap: ERASING.overlap,
         palette: p.palette,
-        config: { background: cue, bgThreshold: 0.2, laterStepSaliency: 0, regionSaliency: 0 },
+        config: {
+          background: cue,
+          bgThreshold: 0.2,
+          laterStepSaliency: 0,
+          regionSaliency: 0,
+          crfFill: 0,
+          singleClassSaliency: 0,
+        },
         saliency: async (item) => mbdSaliency(await loadRgb(item.imagePath)).data,
       });
     }

@@ -159,7 +159,7 @@ describe("validateConfig", () => {
 
   it("lists every key for help", () => {
     const keys = configKeys();
-    assert.equal(keys.length, 58);
+    assert.equal(keys.length, 60);
     assert.ok(keys.some((k) => k.key === "device" && k.default === "auto"));
     assert.ok(keys.some((k) => k.key === "saliency.detector" && k.default === "u2netp"));
     assert.deepEqual(

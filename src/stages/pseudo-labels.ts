@@ -6,7 +6,9 @@ import { join } from "node:path";
 import type { DatasetItem } from "../data/dataset.js";
 import { readIndexedPng, writeIndexedPng } from "../data/png.js";
 import { readGroundTruthMask } from "../data/mask.js";
-import { IGNORE_INDEX } from "../data/types.js";
+import { loadRgb } from "../data/image.js";
+import { IGNORE_INDEX, type RgbImage } from "../data/types.js";
+import { denseCrf, type CrfOptions } from "../postprocess/crf.js";
 import { ConfusionMatrix } from "../eval/metrics.js";
 import { loadStepRegions } from "./mine.js";
 import {
@@ -86,7 +88,12 @@ async function saliencyOf(
 
 /** Whether pseudo-labels with these settings read saliency maps. */
 export function needsSaliency(config: PseudoLabelConfig): boolean {
-  return config.background !== "cam" || config.laterStepSaliency > 0 || config.regionSaliency > 0;
+  return (
+    config.background !== "cam" ||
+    config.laterStepSaliency > 0 ||
+    config.regionSaliency > 0 ||
+    config.singleClassSaliency > 0
+  );
 }
 
 /** Background confidence in [0, 1] from the configured cue. */
@@ -137,7 +144,72 @@ export async function pseudoLabelFor(
     background,
     backgroundConfidence: 1 - o.config.bgThreshold,
   });
+  const single = o.config.singleClassSaliency;
+  if (single > 0 && item.labels.length === 1) fillSalientWithClass(data, sal!, item.labels[0]!, single);
+  if (o.config.crfFill > 0) {
+    const image = await loadRgb(item.imagePath);
+    if (image.width !== width || image.height !== height)
+      throw new Error(
+        `${item.imagePath}: ${image.width}×${image.height}, its regions are ${width}×${height}`,
+      );
+    return { data: crfFillPseudoLabel(image, data, item.labels, o.config.crfFill), width, height };
+  }
   return { data, width, height };
+}
+
+/** Ignored pixels at least `min` salient become `cls` (for images tagged with that class alone). */
+export function fillSalientWithClass(
+  label: Uint8Array,
+  saliency: Float32Array,
+  cls: number,
+  min: number,
+): void {
+  if (saliency.length !== label.length)
+    throw new Error(`saliency map has ${saliency.length} pixels, the pseudo-label ${label.length}`);
+  for (let i = 0; i < label.length; i++) if (label[i] === IGNORE_INDEX && saliency[i]! >= min) label[i] = cls;
+}
+
+/** How sure a labelled pixel's class is in the CRF's unary (the rest is spread over the other classes). */
+const LABELLED_CONFIDENCE = 0.8;
+
+/**
+ * Fills ignored pixels of a pseudo-label with a dense CRF over the photo: the unary is the label itself
+ * (labelled pixels sure of their class, ignored ones uniform over background and the image's classes), so
+ * colour and position carry labels into the gaps. An ignored pixel takes the CRF's label where its
+ * probability reaches `confidence`; labelled pixels are kept as they were.
+ */
+export function crfFillPseudoLabel(
+  image: RgbImage,
+  label: Uint8Array,
+  imageClasses: readonly number[],
+  confidence: number,
+  crf: CrfOptions = {},
+): Uint8Array {
+  const classes = [0, ...imageClasses.filter((c) => c !== 0)];
+  const k = classes.length;
+  const out = label.slice();
+  if (k < 2) {
+    // Background only: every pixel not labelled otherwise is background.
+    for (let i = 0; i < out.length; i++) if (out[i] === IGNORE_INDEX) out[i] = 0;
+    return out;
+  }
+  const slot = new Map(classes.map((c, j) => [c, j]));
+  const n = label.length;
+  const probs = new Float32Array(k * n);
+  const other = (1 - LABELLED_CONFIDENCE) / (k - 1);
+  for (let i = 0; i < n; i++) {
+    const j = label[i] === IGNORE_INDEX ? undefined : slot.get(label[i]!);
+    for (let c = 0; c < k; c++)
+      probs[c * n + i] = j === undefined ? 1 / k : c === j ? LABELLED_CONFIDENCE : other;
+  }
+  const q = denseCrf(image, probs, k, crf);
+  for (let i = 0; i < n; i++) {
+    if (out[i] !== IGNORE_INDEX) continue;
+    let best = 0;
+    for (let c = 1; c < k; c++) if (q[c * n + i]! > q[best * n + i]!) best = c;
+    if (q[best * n + i]! >= confidence) out[i] = classes[best]!;
+  }
+  return out;
 }
 
 /** Pseudo-label quality against ground truth: mIoU on labelled (non-ignored) pixels and coverage. */

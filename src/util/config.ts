@@ -95,6 +95,16 @@ export interface PseudoLabelConfig {
   laterStepSaliency: number;
   /** Mined pixels of every step count only where the saliency map reaches this (0 = off). */
   regionSaliency: number;
+  /**
+   * Dense CRF over the photo fills ignored pixels: each takes the CRF's label (background or one of the
+   * image's classes) where that label's probability reaches this (0 = off). Labelled pixels stay.
+   */
+  crfFill: number;
+  /**
+   * In an image tagged with one class only, ignored pixels whose saliency reaches this take that class
+   * (0 = off): the salient object is the tagged one, also where the CAMs missed it.
+   */
+  singleClassSaliency: number;
 }
 
 export interface SegmentationConfig extends TrainingConfig {
@@ -183,7 +193,14 @@ export function defaultConfig(): Config {
     saliency: { detector: "u2netp", inputSize: 224, batchSize: 4 },
     // Low U²-Netp saliency as background and mined pixels kept only where U²-Netp calls them salient:
     // the best pseudo-labels in bench:mine (README "Results").
-    pseudoLabels: { background: "saliency", bgThreshold: 0.2, laterStepSaliency: 0, regionSaliency: 0.5 },
+    pseudoLabels: {
+      background: "saliency",
+      bgThreshold: 0.2,
+      laterStepSaliency: 0,
+      regionSaliency: 0.5,
+      crfFill: 0,
+      singleClassSaliency: 0.9,
+    },
     segmentation: {
       outputStride: 16,
       cropSize: 256,
@@ -386,6 +403,8 @@ const SCHEMA: SchemaOf<Config> = {
     bgThreshold: fraction,
     laterStepSaliency: fraction,
     regionSaliency: fraction,
+    crfFill: fraction,
+    singleClassSaliency: fraction,
   },
   segmentation: {
     outputStride,

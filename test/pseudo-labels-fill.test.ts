@@ -1,0 +1,82 @@
+// pseudoLabels.singleClassSaliency and crfFill. crfFill: a dense CRF over the photo carries the pseudo-label into its ignored gaps, along
+// colour edges, only with the image's own classes, and never changes a labelled pixel.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { IGNORE_INDEX, type RgbImage } from "../src/data/types.js";
+import { crfFillPseudoLabel, fillSalientWithClass } from "../src/stages/pseudo-labels.js";
+
+const W = 48;
+const H = 24;
+const CAT = 8;
+
+/** Left half reddish (the cat), right half bluish (background), with a little texture. */
+function photo(): RgbImage {
+  const data = new Uint8Array(W * H * 3);
+  for (let y = 0; y < H; y++)
+    for (let x = 0; x < W; x++) {
+      const i = (y * W + x) * 3;
+      const t = (x * 7 + y * 3) % 9;
+      data.set(x < W / 2 ? [200 + t, 40, 40] : [40, 40, 200 + t], i);
+    }
+  return { width: W, height: H, data };
+}
+
+/** A few labelled columns in each half, the rest ignored. */
+function sparseLabel(): Uint8Array {
+  const label = new Uint8Array(W * H).fill(IGNORE_INDEX);
+  for (let y = 0; y < H; y++) {
+    for (let x = 4; x < 8; x++) label[y * W + x] = CAT;
+    for (let x = 38; x < 42; x++) label[y * W + x] = 0;
+  }
+  return label;
+}
+
+test("fills the gaps along colour edges, keeps labelled pixels, uses only the image's classes", () => {
+  const label = sparseLabel();
+  const out = crfFillPseudoLabel(photo(), label, [CAT], 0.6);
+  let leftCat = 0;
+  let rightBg = 0;
+  for (let y = 0; y < H; y++)
+    for (let x = 0; x < W; x++) {
+      const i = y * W + x;
+      if (label[i] !== IGNORE_INDEX) assert.equal(out[i], label[i], "a labelled pixel changed");
+      assert.ok(
+        out[i] === CAT || out[i] === 0 || out[i] === IGNORE_INDEX,
+        `class ${out[i]} is not the image's`,
+      );
+      if (x < W / 2) {
+        assert.notEqual(out[i], 0, `background leaked into the cat at ${x},${y}`);
+        if (out[i] === CAT) leftCat++;
+      } else {
+        assert.notEqual(out[i], CAT, `the cat leaked into the background at ${x},${y}`);
+        if (out[i] === 0) rightBg++;
+      }
+    }
+  const half = (W / 2) * H;
+  assert.ok(leftCat > 0.9 * half, `cat filled on ${leftCat} of ${half} pixels`);
+  assert.ok(rightBg > 0.9 * half, `background filled on ${rightBg} of ${half} pixels`);
+});
+
+test("a stricter confidence fills no more pixels; background-only images become background", () => {
+  const img = photo();
+  const label = sparseLabel();
+  const filled = (c: number) =>
+    crfFillPseudoLabel(img, label, [CAT], c).filter((v) => v !== IGNORE_INDEX).length;
+  const labelled = label.filter((v) => v !== IGNORE_INDEX).length;
+  assert.ok(filled(0.99999) <= filled(0.9));
+  assert.ok(filled(0.9) <= filled(0.6));
+  assert.ok(filled(0.6) > labelled);
+  const none = crfFillPseudoLabel(img, new Uint8Array(W * H).fill(IGNORE_INDEX), [], 0.9);
+  assert.ok(none.every((v) => v === 0));
+});
+
+test("single-class fill: ignored salient pixels take the class, labelled and non-salient ones stay", () => {
+  const label = Uint8Array.from([IGNORE_INDEX, IGNORE_INDEX, 0, CAT, IGNORE_INDEX]);
+  const saliency = Float32Array.from([0.95, 0.5, 0.99, 0.1, 0.91]);
+  fillSalientWithClass(label, saliency, CAT, 0.9);
+  assert.deepEqual(Array.from(label), [CAT, IGNORE_INDEX, 0, CAT, CAT]);
+  assert.throws(
+    () => fillSalientWithClass(label, new Float32Array(3), CAT, 0.9),
+    /saliency map has 3 pixels/,
+  );
+});
