@@ -1,7 +1,9 @@
 // What every segmenter returns, whichever runtime computes it (the engine on libtorch, or onnxruntime on an
-// exported .onnx model). Types only: importing this file loads nothing.
+// exported .onnx model), and the last step both share. Importing this file loads no native code: the dense
+// CRF (in the addon) is imported only when a caller asks for it.
 import type { RgbImage } from "./data/types.js";
 import type { CrfOptions } from "./postprocess/crf.js";
+import { argmaxLabels } from "./postprocess/labels.js";
 
 export interface SegmentOptions {
   /** Dense CRF post-processing: true for the defaults, or parameters (runs in the native addon). */
@@ -29,4 +31,25 @@ export interface ImageSegmentationModel {
   segment(input: string | Uint8Array | RgbImage, o?: SegmentOptions): Promise<SegmentResult>;
   /** Frees the model (native tensors or the onnxruntime session). */
   dispose(): void;
+}
+
+/** Class probabilities [C × H × W] → the result: the optional dense CRF, then the per-pixel argmax. */
+export async function finishSegmentation(
+  img: RgbImage,
+  probabilities: Float32Array,
+  classes: string[],
+  crf: SegmentOptions["crf"],
+): Promise<SegmentResult> {
+  let refined = probabilities;
+  if (crf) {
+    const { denseCrf } = await import("./postprocess/crf.js");
+    refined = denseCrf(img, probabilities, classes.length, crf === true ? {} : crf);
+  }
+  return {
+    labelMap: argmaxLabels(refined, classes.length, img.width * img.height),
+    width: img.width,
+    height: img.height,
+    classes,
+    probabilities: refined,
+  };
 }

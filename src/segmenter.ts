@@ -9,8 +9,12 @@ import type { RgbImage } from "./data/types.js";
 import { loadModelWeights } from "./engine/checkpoint.js";
 import { noGrad, softmax, tidy } from "./engine/index.js";
 import { DeepLabLargeFov } from "./nn/deeplab.js";
-import { argmaxLabels, denseCrf } from "./postprocess/crf.js";
-import type { ImageSegmentationModel, SegmentOptions, SegmentResult } from "./segment-result.js";
+import {
+  finishSegmentation,
+  type ImageSegmentationModel,
+  type SegmentOptions,
+  type SegmentResult,
+} from "./segment-result.js";
 import { readJson } from "./stages/run-dir.js";
 import type { SegmentationModelInfo } from "./stages/train-seg.js";
 import { imagesToTensor } from "./stages/tensorize.js";
@@ -59,16 +63,7 @@ export class Segmenter implements ImageSegmentationModel {
   /** Segments an image file, an encoded image buffer, or decoded RGB pixels. */
   async segment(input: string | Uint8Array | RgbImage, o: SegmentOptions = {}): Promise<SegmentResult> {
     const img = typeof input === "string" || input instanceof Uint8Array ? await loadRgb(input) : input;
-    const probabilities = this.probabilities(img, o.flip ?? false);
-    const c = this.classes.length;
-    const refined = o.crf ? denseCrf(img, probabilities, c, o.crf === true ? {} : o.crf) : probabilities;
-    return {
-      labelMap: argmaxLabels(refined, c, img.width * img.height),
-      width: img.width,
-      height: img.height,
-      classes: this.classes,
-      probabilities: refined,
-    };
+    return finishSegmentation(img, this.probabilities(img, o.flip ?? false), this.classes, o.crf);
   }
 
   /** Softmax class probabilities [C × H × W] at the image's size. */

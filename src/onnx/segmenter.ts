@@ -6,8 +6,13 @@ import { flipRgb } from "../data/augment.js";
 import { buildPalette } from "../data/classes.js";
 import { loadRgb } from "../data/image.js";
 import type { RgbImage } from "../data/types.js";
-import { argmaxLabels, softmaxClasses } from "../postprocess/labels.js";
-import type { ImageSegmentationModel, SegmentOptions, SegmentResult } from "../segment-result.js";
+import { softmaxClasses } from "../postprocess/labels.js";
+import {
+  finishSegmentation,
+  type ImageSegmentationModel,
+  type SegmentOptions,
+  type SegmentResult,
+} from "../segment-result.js";
 import { readExportMetadata } from "./metadata.js";
 import { decodeModel } from "./proto.js";
 
@@ -98,21 +103,7 @@ export class OnnxSegmenter implements ImageSegmentationModel {
 
   async segment(input: string | Uint8Array | RgbImage, o: SegmentOptions = {}): Promise<SegmentResult> {
     const img = typeof input === "string" || input instanceof Uint8Array ? await loadRgb(input) : input;
-    const probabilities = await this.probabilities(img, o.flip ?? false);
-    const c = this.classes.length;
-    let refined = probabilities;
-    if (o.crf) {
-      // The dense CRF is a native kernel: only this option needs the addon.
-      const { denseCrf } = await import("../postprocess/crf.js");
-      refined = denseCrf(img, probabilities, c, o.crf === true ? {} : o.crf);
-    }
-    return {
-      labelMap: argmaxLabels(refined, c, img.width * img.height),
-      width: img.width,
-      height: img.height,
-      classes: this.classes,
-      probabilities: refined,
-    };
+    return finishSegmentation(img, await this.probabilities(img, o.flip ?? false), this.classes, o.crf);
   }
 
   dispose(): void {
