@@ -2,23 +2,27 @@
 // segmentation networks trained on pseudo-labels from 1, 2, 3 erasing steps, with and without PSL, and
 // the fully-supervised bound, each evaluated on the 440 train.txt images with and without dense CRF.
 // Each row trains in its own resumable folder: <run>/quality/<row> (runs/voc by default).
-import { existsSync, readFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { engineInfo } from "../src/engine/ops.js";
-import { loadRgb } from "../src/data/image.js";
-import { mbdSaliency } from "../src/saliency/mbd.js";
+import { imageSize } from "../src/data/image.js";
 import { Segmenter } from "../src/segmenter.js";
 import { evaluateSegmenter, type EvaluationResult } from "../src/stages/evaluate.js";
 import { completedSteps } from "../src/stages/mine.js";
-import { makePseudoLabels, type BackgroundCue } from "../src/stages/pseudo-labels.js";
+import { makePseudoLabels, needsSaliency } from "../src/stages/pseudo-labels.js";
+import { computeSaliencyMaps, readSaliencyMap } from "../src/stages/saliency.js";
 import { readJson, writeJson } from "../src/stages/run-dir.js";
 import { imageLevelScores, trainSegmentation, type SegmentationConfig } from "../src/stages/train-seg.js";
 import { CRF_DEFAULTS } from "../src/postprocess/crf.js";
 import { defaultConfig } from "../src/util/config.js";
+import { writeFileAtomicSync } from "../src/util/fs.js";
 import { writeBenchResults } from "./common.js";
 import { CLASSIFIER, ERASING, fmt, HEADLINE_CLASSES, HEADLINE_LABEL, loadProtocol, RUN_DIR } from "./voc.js";
 
 // The default segmentation settings, 2 epochs unless BENCH_SEG_EPOCHS says otherwise; PSL per row.
+const PSEUDO = defaultConfig().pseudoLabels;
+const SALIENCY = defaultConfig().saliency;
 const SEG: SegmentationConfig = {
   ...defaultConfig().segmentation,
   epochs: Number(process.env.BENCH_SEG_EPOCHS ?? 2),
@@ -40,10 +44,19 @@ async function main(): Promise<void> {
   const log = (l: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${l}`);
   const steps = completedSteps(RUN_DIR);
   if (!steps.length) throw new Error(`no erasing steps in ${RUN_DIR}: run npm run bench:mine first`);
-  const minePath = join(RUN_DIR, "..", "..", "bench", "results", "mine.json");
-  const cue: BackgroundCue = existsSync(minePath)
-    ? (JSON.parse(readFileSync(minePath, "utf8")).pseudo_background_cue as BackgroundCue)
-    : "cam";
+  // Pseudo-labels as `aepsl run` makes them: the default configuration (U²-Netp cue, gated regions,
+  // single-class salient fill), from the run folder's saliency maps (computed here if missing).
+  const salDir = join(RUN_DIR, "saliency");
+  if (needsSaliency(PSEUDO)) {
+    log(
+      `saliency maps of the ${p.train.length} training images (${SALIENCY.detector}, ${SALIENCY.inputSize} px)`,
+    );
+    await computeSaliencyMaps({ dir: salDir, items: p.train, config: SALIENCY });
+  }
+  const pseudoKey = createHash("sha1")
+    .update(JSON.stringify([PSEUDO, SALIENCY]))
+    .digest("hex")
+    .slice(0, 8);
   const upTo = (t: number) => steps.filter((s) => s <= t);
   const rows: Row[] = [
     { name: "cam-1step", steps: [1], psl: false, crf: false, model: "cam-1step" },
@@ -85,17 +98,19 @@ async function main(): Promise<void> {
       machine: { threads: info.threads, torch: info.torchVersion },
       protocol: { train_images: p.train.length, eval_images: p.evaluation.length },
       segmentation: SEG,
-      background_cue: cue,
+      pseudo_labels: PSEUDO,
+      saliency: SALIENCY,
       erasing_steps: steps,
       rows: results,
       rows_not_measured: rows.filter((r) => !byName.has(r.name)).map((r) => r.name),
       ratio_to_fully_supervised_7class: best && fs ? best.miou7 / fs.miou7 : null,
+      ...twoSeedSummary(results, seed),
     };
     const md = [
       "# Segmentation quality",
       "",
       `Train on ${p.train.length} images (image-level labels only, except fully-supervised rows), evaluate on the ${p.evaluation.length} train.txt images at original resolution.`,
-      `Segmentation: DeepLab-LargeFOV head on MobileNetV2 OS${SEG.outputStride}, ${SEG.epochs} epochs, ${SEG.cropSize} px crops, SGD ${SEG.lrBackbone}/${SEG.lrHead} poly. Pseudo-label background cue: ${cue}. ae-1 is the same network as cam-1step (step-1 regions).`,
+      `Segmentation: DeepLab-LargeFOV head on MobileNetV2 OS${SEG.outputStride}, ${SEG.epochs} epochs, ${SEG.cropSize} px crops, SGD ${SEG.lrBackbone}/${SEG.lrHead} poly. Pseudo-labels: the default configuration (background ${PSEUDO.background} < ${PSEUDO.bgThreshold}, regions gated at saliency ≥ ${PSEUDO.regionSaliency}, single-class salient fill ≥ ${PSEUDO.singleClassSaliency}; ${SALIENCY.detector} at ${SALIENCY.inputSize} px). ae-1 is the same network as cam-1step (step-1 regions).`,
       "",
       `| row | mIoU (21) | mIoU (${HEADLINE_CLASSES.length}) | pixel acc. | seconds (incl. training) |`,
       "| --- | --- | --- | --- | --- |",
@@ -112,6 +127,8 @@ async function main(): Promise<void> {
       "",
     ].join("\n");
     writeBenchResults(`quality${suffix}`, result, md);
+    // quality.json carries the two-seed means whichever seed finished last.
+    if (seed !== 0 && result.ws_fs_ratio_crf !== undefined) patchSeedZero(result);
   };
   for (const row of rows) {
     const modelDir = join(qDir, row.model);
@@ -124,8 +141,8 @@ async function main(): Promise<void> {
     const t0 = performance.now();
     let labels: string | "ground-truth" = "ground-truth";
     if (row.steps) {
-      labels = join(qDir, `pseudo-${cue}-${row.steps.join("")}`);
-      log(`${row.name}: pseudo-labels from steps ${row.steps.join(",")} (${cue} background)`);
+      labels = join(qDir, `pseudo-${pseudoKey}-${row.steps.join("")}`);
+      log(`${row.name}: pseudo-labels from steps ${row.steps.join(",")} (default configuration)`);
       await makePseudoLabels({
         runDir: RUN_DIR,
         outDir: labels,
@@ -133,15 +150,8 @@ async function main(): Promise<void> {
         steps: row.steps,
         overlap: ERASING.overlap,
         palette: p.palette,
-        config: {
-          background: cue,
-          bgThreshold: 0.2,
-          laterStepSaliency: 0,
-          regionSaliency: 0,
-          crfFill: 0,
-          singleClassSaliency: 0,
-        },
-        saliency: async (item) => mbdSaliency(await loadRgb(item.imagePath)).data,
+        config: PSEUDO,
+        saliency: async (item) => readSaliencyMap(salDir, item.id, await imageSize(item.imagePath)),
       });
     }
     const scores = row.psl
@@ -193,6 +203,45 @@ async function main(): Promise<void> {
     log(`${row.name}: mIoU ${fmt(r.miou)} (${HEADLINE_LABEL} ${fmt(r.miou7)})`);
   }
   report();
+}
+
+type ResultRow = { name: string; miou7: number };
+const RESULTS_DIR = join(RUN_DIR, "..", "..", "bench", "results");
+
+/**
+ * Issue #11's two-seed fields, once seed 0 (quality.json) and seed 1 (quality-seed1.json) both have the
+ * rows: ws_fs_ratio_crf = mean(AE + PSL + CRF) ÷ mean(fully supervised + CRF), ae3_minus_ae1 = mean(AE-3)
+ * − mean(AE-1), 7-class mIoU; absent while a row is missing.
+ */
+function twoSeedSummary(
+  rows: ResultRow[],
+  seed: number,
+): { ws_fs_ratio_crf?: number; ae3_minus_ae1?: number } {
+  const otherFile = join(RESULTS_DIR, seed === 0 ? "quality-seed1.json" : "quality.json");
+  if (seed > 1 || !existsSync(otherFile)) return {};
+  const other = (readJson<{ rows?: ResultRow[] }>(otherFile).rows ?? []) as ResultRow[];
+  const mean = (name: string): number | null => {
+    const a = rows.find((r) => r.name === name);
+    const b = other.find((r) => r.name === name);
+    return a && b ? (a.miou7 + b.miou7) / 2 : null;
+  };
+  const ws = mean("ae-psl-crf");
+  const fs = mean("fully-supervised-crf");
+  const ae3 = mean("ae-3");
+  const ae1 = mean("ae-1");
+  return {
+    ...(ws !== null && fs ? { ws_fs_ratio_crf: ws / fs } : {}),
+    ...(ae3 !== null && ae1 !== null ? { ae3_minus_ae1: ae3 - ae1 } : {}),
+  };
+}
+
+function patchSeedZero(summary: { ws_fs_ratio_crf?: number; ae3_minus_ae1?: number }): void {
+  const file = join(RESULTS_DIR, "quality.json");
+  if (!existsSync(file)) return;
+  const q = readJson<Record<string, unknown>>(file);
+  if (summary.ws_fs_ratio_crf !== undefined) q.ws_fs_ratio_crf = summary.ws_fs_ratio_crf;
+  if (summary.ae3_minus_ae1 !== undefined) q.ae3_minus_ae1 = summary.ae3_minus_ae1;
+  writeFileAtomicSync(file, JSON.stringify(q, null, 2) + "\n");
 }
 
 await main();
