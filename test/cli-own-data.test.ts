@@ -9,6 +9,17 @@ import { after, before, describe, test } from "node:test";
 import sharp from "sharp";
 import { cli, CLI_ENV, REPO } from "./helpers/cli.js";
 
+/** A quick-profile run small enough for a test (64-px crops). */
+const QUICK_RUN = [
+  "--set",
+  "profile=quick",
+  "--set",
+  "classifier.cropSize=64",
+  "--set",
+  "segmentation.cropSize=64",
+];
+
+/** A one-epoch, small-crop classifier for the train-cls commands. */
 const QUICK = [
   "--set",
   "classifier.epochs=1",
@@ -156,15 +167,7 @@ describe("headline classes on a non-VOC dataset", () => {
     }
     writeFileSync(join(data, "splits", "val.txt"), "img_0\nimg_1\n");
     const out = join(tmp, "run");
-    const quickRun = [
-      "--set",
-      "profile=quick",
-      "--set",
-      "classifier.cropSize=64",
-      "--set",
-      "segmentation.cropSize=64",
-    ];
-    const r = await cli(["run", "--data", data, "--out", out, ...quickRun, "--set", "data.evalSplit=val"]);
+    const r = await cli(["run", "--data", data, "--out", out, ...QUICK_RUN, "--set", "data.evalSplit=val"]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr + r.stdout, /val: mIoU \d/);
     assert.doesNotMatch(r.stderr + r.stdout, /7-class/);
@@ -242,15 +245,7 @@ describe("a dataset whose masks store unlabelled pixels as 0 (no background clas
     const data = join(tmp, "my-data");
     await writeVoidZeroDataset(data, "0 void ignore\n1 cat 64,0,0\n2 dog 64,128,0\n7 -> dog\n");
     const out = join(tmp, "run");
-    const quickRun = [
-      "--set",
-      "profile=quick",
-      "--set",
-      "classifier.cropSize=64",
-      "--set",
-      "segmentation.cropSize=64",
-    ];
-    const r = await cli(["run", "--data", data, "--out", out, ...quickRun, "--set", "data.evalSplit=val"]);
+    const r = await cli(["run", "--data", data, "--out", out, ...QUICK_RUN, "--set", "data.evalSplit=val"]);
     assert.equal(r.code, 0, r.stderr);
     const { readFileSync } = await import("node:fs");
     const info = JSON.parse(readFileSync(join(out, "dataset.json"), "utf8")) as { classNames: string[] };
