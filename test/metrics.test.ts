@@ -29,7 +29,10 @@ test("confusion matrix, IoU, mIoU and pixel accuracy on a hand-computed case", (
   const rep = segmentationReport(cm, ["background", "cat", "dog", "person"]);
   near(rep.per_class.cat!, 2 / 3);
   assert.equal(rep.per_class.person, null);
-  near(rep.miou7, (1 / 3 + 2 / 3 + 0) / 3); // background, cat, dog present; person NaN
+  assert.equal(rep.headline, null); // no headline classes configured
+  const headed = segmentationReport(cm, ["background", "cat", "dog", "person"], ["Background", "dog", "person", "cow"]);
+  assert.deepEqual(headed.headline!.classes, ["background", "dog", "person"]); // cow is not a class here
+  near(headed.headline!.miou, (1 / 3 + 0) / 2); // person has no pixels (NaN) and is left out of the mean
   assert.throws(() => cm.add(Uint8Array.of(7), Uint8Array.of(0)), /label 7 is not a class/);
   assert.throws(() => cm.add(Uint8Array.of(0, 0), Uint8Array.of(0)), /gt has 2 pixels, prediction 1/);
 });

@@ -80,14 +80,8 @@ export class ConfusionMatrix {
   }
 }
 
-/** Indices of the headline classes in a class-name list (classes absent from the list are left out). */
-export function headlineIndices(classNames: readonly string[]): number[] {
-  return HEADLINE_CLASSES.map((n) => classNames.indexOf(n)).filter((i) => i >= 0);
-}
-
 export interface SegmentationReport {
   miou: number;
-  miou7: number;
   pixel_acc: number;
   per_class: Record<string, number | null>;
   /** Mean IoU over the configured headline classes (eval.headlineClasses); null when none are set. */
@@ -106,7 +100,6 @@ export function segmentationReport(
   classNames.forEach((name, i) => (perClass[name] = Number.isNaN(ious[i]) ? null : ious[i]));
   return {
     miou: cm.meanIou(),
-    miou7: cm.meanIou(headlineIndices(classNames)),
     pixel_acc: cm.pixelAccuracy(),
     per_class: perClass,
     headline: headline.length

@@ -60,7 +60,8 @@ export interface MiningRecord extends QualityRecord {
 
 export interface SegEval {
   miou: number;
-  miou7: number;
+  /** Written by evaluations from before eval.headlineClasses: the 7-class VOC subset's mean IoU. */
+  miou7?: number;
   /** Mean IoU over eval.headlineClasses (absent in eval files written before the setting existed). */
   headline?: { classes: string[]; miou: number } | null;
   pixel_acc: number;
