@@ -10,7 +10,7 @@
       "libraries": ["<!@(node libtorch-paths.cjs ldflags)"],
       "cflags!": ["-fno-exceptions", "-fno-rtti"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17", "-std=gnu++20"],
-      "cflags_cc": ["-std=c++17", "-O2", "-Wno-unused-parameter", "-Wno-deprecated-declarations"],
+      "cflags_cc": ["<!@(node libtorch-paths.cjs std)", "-O2", "-Wno-unused-parameter", "-Wno-deprecated-declarations"],
       "defines": [
         "NAPI_CPP_EXCEPTIONS",
         "NAPI_VERSION=8",

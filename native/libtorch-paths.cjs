@@ -1,5 +1,5 @@
 // Prints what the addon needs to build against a libtorch: `include` / `lib` directories, `libs` (the
-// -l flags), `defines` and `cuda` ("1" or "0").
+// -l flags), `defines`, `std` (the C++ standard its headers need) and `cuda` ("1" or "0").
 // LIBTORCH=/path overrides Debian's libtorch-dev. It may be an unpacked libtorch (CPU or CUDA, 1.13 or
 // 2.x) or the `torch/` folder of a pip-installed PyTorch (same include/ + lib/ layout). CUDA support is
 // detected by libtorch_cuda.so beside libtorch_cpu.so; then torch_cuda and c10_cuda are linked too and
@@ -28,8 +28,23 @@ function detectLibtorch(root) {
   };
 }
 
+// The major version from torch/version.h (libtorch 2.x moved the defines to torch/headeronly/version.h).
+function torchMajorVersion(includeDirs) {
+  for (const dir of includeDirs) {
+    for (const rel of ["torch/headeronly/version.h", "torch/version.h"]) {
+      const file = path.join(dir, rel);
+      if (!fs.existsSync(file)) continue;
+      const m = /#define\s+TORCH_VERSION_MAJOR\s+(\d+)/.exec(fs.readFileSync(file, "utf8"));
+      if (m) return Number(m[1]);
+    }
+  }
+  return null;
+}
+
 function buildSettings(root) {
   const d = detectLibtorch(root);
+  // libtorch 2.x headers use C++20 (bit-field default initialisers in AutogradState.h); 1.13 is C++17.
+  const major = torchMajorVersion(d.include);
   const cudaIncludes = [];
   if (d.cuda) {
     // cuda_runtime_api.h: from CUDA_HOME, a pip nvidia-cuda-runtime wheel beside torch/, or /usr/local/cuda.
@@ -51,11 +66,12 @@ function buildSettings(root) {
       // pip PyTorch wheels before 2.6 use the old C++ ABI; the caller says which (torch._C._GLIBCXX_USE_CXX11_ABI).
       ...(process.env.AEPSL_CXX11_ABI ? [`_GLIBCXX_USE_CXX11_ABI=${process.env.AEPSL_CXX11_ABI}`] : []),
     ],
+    std: [major !== null && major >= 2 ? "-std=c++20" : "-std=c++17"],
     cuda: d.cuda,
   };
 }
 
-module.exports = { detectLibtorch, buildSettings };
+module.exports = { detectLibtorch, buildSettings, torchMajorVersion };
 
 if (require.main === module) {
   const what = process.argv[2];
@@ -63,5 +79,5 @@ if (require.main === module) {
   if (what === "cuda") console.log(s.cuda ? "1" : "0");
   else if (what === "ldflags") console.log([...s.lib.map((d) => `-L${d} -Wl,-rpath,${d}`), ...s.libs].join(" "));
   else if (what in s) console.log(s[what].join(" "));
-  else throw new Error(`libtorch-paths.cjs: unknown query '${what}' (include, lib, libs, ldflags, defines, cuda)`);
+  else throw new Error(`libtorch-paths.cjs: unknown query '${what}' (include, lib, libs, ldflags, defines, std, cuda)`);
 }
