@@ -5,7 +5,10 @@
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import type { DatasetItem } from "../src/data/dataset.js";
 import { imageSize, loadRgb } from "../src/data/image.js";
+import { readGroundTruthMask } from "../src/data/mask.js";
+import { readIndexedPng } from "../src/data/png.js";
 import { packageRoot } from "../src/engine/native.js";
 import { mbdSaliency } from "../src/saliency/mbd.js";
 import { completedSteps } from "../src/stages/mine.js";
@@ -72,6 +75,62 @@ export interface PseudoResult {
   miou7: number;
   miou: number;
   coverage: number;
+  /** The default variant only: where each headline class's ground-truth pixels end up (see pixelFates). */
+  per_class?: Record<string, ClassFate>;
+}
+
+/** Shares of one class's ground-truth pixels: given that class, ignored (255), or given another class. */
+export interface ClassFate {
+  iou: number;
+  correct: number;
+  ignored: number;
+  other: number;
+  /** The class most of the "other" pixels get. */
+  mostly_as: string | null;
+  /** Share of the class's ground-truth pixels that lie in images tagged with that class alone. */
+  in_single_class_images: number;
+}
+
+/** Per headline class, what the pseudo-labels in dir do with its ground-truth pixels. */
+async function pixelFates(
+  dir: string,
+  items: DatasetItem[],
+  classNames: readonly string[],
+  headline: readonly number[],
+  iou: number[],
+): Promise<Record<string, ClassFate>> {
+  const k = classNames.length;
+  const counts = Array.from({ length: k }, () => new Float64Array(k + 1)); // [gt][label], k = ignored
+  const single = new Float64Array(k);
+  for (const item of items) {
+    if (!item.maskPath) continue;
+    const gt = (await readGroundTruthMask(item)).indices;
+    const pl = (await readIndexedPng(join(dir, `${item.id}.png`))).indices;
+    const alone = item.labels.length === 1 ? item.labels[0]! : -1;
+    for (let i = 0; i < gt.length; i++) {
+      const g = gt[i]!;
+      if (g >= k) continue;
+      const l = pl[i]!;
+      counts[g]![l < k ? l : k]!++;
+      if (g === alone || (g === 0 && item.labels.length === 1)) single[g]!++;
+    }
+  }
+  const out: Record<string, ClassFate> = {};
+  for (const c of headline) {
+    const row = counts[c]!;
+    const total = row.reduce((a, b) => a + b, 0) || 1;
+    let worst = -1;
+    for (let l = 0; l < k; l++) if (l !== c && (worst < 0 || row[l]! > row[worst]!)) worst = l;
+    out[classNames[c]!] = {
+      iou: iou[c] ?? 0,
+      correct: row[c]! / total,
+      ignored: row[k]! / total,
+      other: 1 - (row[c]! + row[k]!) / total,
+      mostly_as: worst >= 0 && row[worst]! > 0 ? classNames[worst]! : null,
+      in_single_class_images: single[c]! / total,
+    };
+  }
+  return out;
 }
 
 export async function measurePseudoVariants(p: Protocol, stepSets: number[][]): Promise<PseudoResult[]> {
@@ -102,7 +161,16 @@ export async function measurePseudoVariants(p: Protocol, stepSets: number[][]): 
             : async (item) => mbdSaliency(await loadRgb(item.imagePath)).data,
       });
       const e = await evaluatePseudoLabels(outDir, p.evaluation, p.classNames.length);
-      const r = { variant: v.name, steps, miou7: e.cm.meanIou(headline), miou: e.miou, coverage: e.coverage };
+      const r: PseudoResult = {
+        variant: v.name,
+        steps,
+        miou7: e.cm.meanIou(headline),
+        miou: e.miou,
+        coverage: e.coverage,
+      };
+      if (v.name === "default") {
+        r.per_class = await pixelFates(outDir, p.evaluation, p.classNames, headline, e.cm.iou());
+      }
       benchLog(
         `${v.name}, steps ${steps.join(",")}: ${HEADLINE_LABEL} mIoU ${(r.miou7 * 100).toFixed(1)} at ${(r.coverage * 100).toFixed(1)} % coverage`,
       );
@@ -153,6 +221,16 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     "",
     `Default: ${pct(defAll.miou7)} at ${pct(defAll.coverage)} % coverage with steps ${steps.join(",")}; ` +
       `step 1 alone ${pct(def1.miou7)} at ${pct(def1.coverage)} %.`,
+    "",
+    `Where each class's ground-truth pixels go, default, steps ${steps.join(",")} (% of the class's pixels; ` +
+      `IoU over labelled pixels):`,
+    "",
+    "| class | IoU | labelled as it | ignored | another class (mostly) | in single-class images |",
+    "| --- | --- | --- | --- | --- | --- |",
+    ...Object.entries(defAll.per_class ?? {}).map(
+      ([name, f]) =>
+        `| ${name} | ${pct(f.iou)} | ${pct(f.correct)} | ${pct(f.ignored)} | ${pct(f.other)} (${f.mostly_as ?? "-"}) | ${pct(f.in_single_class_images)} |`,
+    ),
     "",
   ].join("\n");
   writeBenchResults("pseudo-labels", json, md);
