@@ -1,7 +1,8 @@
 // npm run bench:pseudo-labels [-- steps, e.g. 1,2] — pseudo-label variants on the protocol's 440 measured
 // images, from a run's finished erasing steps (runs/voc, written by `aepsl run --config
 // configs/voc-protocol.yaml` or `aepsl mine`): MB+ and U²-Netp background cues, with and without the
-// saliency gate on mined regions, for step 1 alone and for all steps. Writes bench/results/pseudo-labels.*.
+// saliency gate on mined regions, for step 1 alone and for all steps. Writes bench/results/pseudo-labels.*
+// for steps 1..erasing.steps, pseudo-labels-steps-<list>.* for any other list.
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -233,8 +234,15 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     ),
     "",
   ].join("\n");
-  writeBenchResults("pseudo-labels", json, md);
-  recordInMineResults(json.command, steps, defAll);
+  // The headline file (and mine.json's pseudo_miou7) is for all the configuration's erasing steps; a
+  // run over fewer steps gets its own file, so it never replaces that measurement.
+  const allSteps = Array.from({ length: ERASING.steps }, (_, i) => i + 1).join();
+  if (steps.join() === allSteps) {
+    writeBenchResults("pseudo-labels", json, md);
+    recordInMineResults(json.command, steps, defAll);
+  } else {
+    writeBenchResults(`pseudo-labels-steps-${steps.join("-")}`, json, md);
+  }
 }
 
 /**
