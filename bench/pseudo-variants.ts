@@ -24,6 +24,8 @@ export interface PseudoVariant {
   name: string;
   detector: "mbplus" | "u2netp";
   config: PseudoLabelConfig;
+  /** Also record where each class's ground-truth pixels go (per_class). */
+  fates?: boolean;
 }
 
 const base = {
@@ -54,7 +56,15 @@ export const VARIANTS: PseudoVariant[] = [
     detector: "u2netp",
     config: { ...base, background: "saliency", regionSaliency: 0.5, laterStepSaliency: 0.8 },
   },
-  { name: "default", detector: defaults.saliency.detector, config: defaults.pseudoLabels },
+  { name: "default", detector: defaults.saliency.detector, config: defaults.pseudoLabels, fates: true },
+  // People beside an animal are often not salient (U²-Netp < 0.2) and become background; here a pixel
+  // is background only where the CAMs are low too.
+  {
+    name: "default, background also low CAM",
+    detector: defaults.saliency.detector,
+    config: { ...defaults.pseudoLabels, background: "both" },
+    fates: true,
+  },
   // Ignored but salient pixels of single-class images take the class (pseudoLabels.singleClassSaliency).
   ...[0.5, 0.9].map((singleClassSaliency) => ({
     name: `U²-Netp gated ≥ 0.5 + single-class salient ≥ ${singleClassSaliency}`,
@@ -169,7 +179,7 @@ export async function measurePseudoVariants(p: Protocol, stepSets: number[][]): 
         miou: e.miou,
         coverage: e.coverage,
       };
-      if (v.name === "default") {
+      if (v.fates) {
         r.per_class = await pixelFates(outDir, p.evaluation, p.classNames, headline, e.cm.iou());
       }
       benchLog(
@@ -232,6 +242,16 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       ([name, f]) =>
         `| ${name} | ${pct(f.iou)} | ${pct(f.correct)} | ${pct(f.ignored)} | ${pct(f.other)} (${f.mostly_as ?? "-"}) | ${pct(f.in_single_class_images)} |`,
     ),
+    "",
+    ...rows
+      .filter((r) => r.per_class && r.variant !== "default" && r.steps.join() === steps.join())
+      .flatMap((r) => [
+        `${r.variant}, steps ${steps.join(",")}: ` +
+          Object.entries(r.per_class!)
+            .map(([name, f]) => `${name} ${pct(f.correct)} / ${pct(f.ignored)} / ${pct(f.other)}`)
+            .join("; ") +
+          " (% labelled as it / ignored / another class).",
+      ]),
     "",
   ].join("\n");
   // The headline file (and mine.json's pseudo_miou7) is for all the configuration's erasing steps; a
