@@ -65,6 +65,14 @@ export const VARIANTS: PseudoVariant[] = [
     config: { ...defaults.pseudoLabels, background: "both" },
     fates: true,
   },
+  // The same, only in images tagged with several classes: single-class images keep saliency alone (their
+  // salient object is the tagged class), which is where most of the background coverage is.
+  {
+    name: "default, background also low CAM in multi-class images",
+    detector: defaults.saliency.detector,
+    config: { ...defaults.pseudoLabels, background: "both-multiclass" },
+    fates: true,
+  },
   // Ignored but salient pixels of single-class images take the class (pseudoLabels.singleClassSaliency).
   ...[0.5, 0.9].map((singleClassSaliency) => ({
     name: `U²-Netp gated ≥ 0.5 + single-class salient ≥ ${singleClassSaliency}`,

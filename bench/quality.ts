@@ -15,13 +15,27 @@ import { computeSaliencyMaps, readSaliencyMap } from "../src/stages/saliency.js"
 import { readJson, writeJson } from "../src/stages/run-dir.js";
 import { imageLevelScores, trainSegmentation, type SegmentationConfig } from "../src/stages/train-seg.js";
 import { CRF_DEFAULTS } from "../src/postprocess/crf.js";
-import { defaultConfig } from "../src/util/config.js";
+import { applyOverrides, defaultConfig } from "../src/util/config.js";
 import { writeFileAtomicSync } from "../src/util/fs.js";
 import { writeBenchResults } from "./common.js";
 import { CLASSIFIER, ERASING, fmt, HEADLINE_CLASSES, HEADLINE_LABEL, loadProtocol, RUN_DIR } from "./voc.js";
 
+// BENCH_PSEUDO="background=both-multiclass,bgThreshold=0.3" trains the pseudo-label rows on other
+// pseudoLabels settings (--set style, validated like the CLI's), in their own folder and result files
+// (quality-pl-<settings>…); the fully-supervised rows, which do not depend on them, stay in quality.*.
+const PSEUDO_SET = process.env.BENCH_PSEUDO?.trim() ?? "";
+const PSEUDO = applyOverrides(
+  defaultConfig(),
+  PSEUDO_SET.split(",")
+    .filter((kv) => kv.trim())
+    .map((kv): [string, string] => {
+      const eq = kv.indexOf("=");
+      if (eq < 1) throw new Error(`BENCH_PSEUDO: expected key=value[,key=value…], got "${kv}"`);
+      return [`pseudoLabels.${kv.slice(0, eq).trim()}`, kv.slice(eq + 1).trim()];
+    }),
+).pseudoLabels;
+const PSEUDO_SUFFIX = PSEUDO_SET ? `-pl-${PSEUDO_SET.replace(/[^A-Za-z0-9.]+/g, "-")}` : "";
 // The default segmentation settings, 2 epochs unless BENCH_SEG_EPOCHS says otherwise; PSL per row.
-const PSEUDO = defaultConfig().pseudoLabels;
 const SALIENCY = defaultConfig().saliency;
 const SEG: SegmentationConfig = {
   ...defaultConfig().segmentation,
@@ -68,12 +82,12 @@ async function main(): Promise<void> {
     { name: "ae-psl-crf", steps, psl: true, crf: true, model: "ae-psl" },
     { name: "fully-supervised", steps: null, psl: false, crf: false, model: "fully-supervised" },
     { name: "fully-supervised-crf", steps: null, psl: false, crf: true, model: "fully-supervised" },
-  ];
+  ].filter((r) => !PSEUDO_SET || r.steps);
   const only = process.env.BENCH_ROWS?.split(",");
   // BENCH_SEG_SEED=n retrains rows with another segmentation seed, in their own folder and result files,
   // to see how much one row varies from run to run.
   const seed = Number(process.env.BENCH_SEG_SEED ?? 0);
-  const suffix = seed ? `-seed${seed}` : "";
+  const suffix = `${PSEUDO_SUFFIX}${seed ? `-seed${seed}` : ""}`;
   const qDir = join(RUN_DIR, `quality${suffix}`);
   const lastClassifier = join(RUN_DIR, "steps", String(steps[steps.length - 1]), "classifier");
   const results: Array<{
@@ -92,7 +106,7 @@ async function main(): Promise<void> {
     const best = byName.get("ae-psl-crf") ?? byName.get("ae-psl");
     const info = engineInfo();
     const result = {
-      command: `${seed ? `BENCH_SEG_SEED=${seed} ` : ""}npm run bench:quality`,
+      command: `${PSEUDO_SET ? `BENCH_PSEUDO=${PSEUDO_SET} ` : ""}${seed ? `BENCH_SEG_SEED=${seed} ` : ""}${only ? `BENCH_ROWS=${only.join(",")} ` : ""}npm run bench:quality`,
       seed,
       date: new Date().toISOString(),
       machine: { threads: info.threads, torch: info.torchVersion },
@@ -104,13 +118,13 @@ async function main(): Promise<void> {
       rows: results,
       rows_not_measured: rows.filter((r) => !byName.has(r.name)).map((r) => r.name),
       ratio_to_fully_supervised_7class: best && fs ? best.miou7 / fs.miou7 : null,
-      ...twoSeedSummary(results, seed),
+      ...(PSEUDO_SET ? {} : twoSeedSummary(results, seed)),
     };
     const md = [
       "# Segmentation quality",
       "",
       `Train on ${p.train.length} images (image-level labels only, except fully-supervised rows), evaluate on the ${p.evaluation.length} train.txt images at original resolution.`,
-      `Segmentation: DeepLab-LargeFOV head on MobileNetV2 OS${SEG.outputStride}, ${SEG.epochs} epochs, ${SEG.cropSize} px crops, SGD ${SEG.lrBackbone}/${SEG.lrHead} poly. Pseudo-labels: the default configuration (background ${PSEUDO.background} < ${PSEUDO.bgThreshold}, regions gated at saliency ≥ ${PSEUDO.regionSaliency}, single-class salient fill ≥ ${PSEUDO.singleClassSaliency}; ${SALIENCY.detector} at ${SALIENCY.inputSize} px). ae-1 is the same network as cam-1step (step-1 regions).`,
+      `Segmentation: DeepLab-LargeFOV head on MobileNetV2 OS${SEG.outputStride}, ${SEG.epochs} epochs, ${SEG.cropSize} px crops, SGD ${SEG.lrBackbone}/${SEG.lrHead} poly. Pseudo-labels: ${PSEUDO_SET ? `the default configuration with ${PSEUDO_SET}` : "the default configuration"}, erasing steps ${steps.join(",")} (background ${PSEUDO.background} < ${PSEUDO.bgThreshold}, regions gated at saliency ≥ ${PSEUDO.regionSaliency}, single-class salient fill ≥ ${PSEUDO.singleClassSaliency}; ${SALIENCY.detector} at ${SALIENCY.inputSize} px). ae-1 is the same network as cam-1step (step-1 regions).`,
       "",
       `| row | mIoU (21) | mIoU (${HEADLINE_CLASSES.length}) | pixel acc. | seconds (incl. training) |`,
       "| --- | --- | --- | --- | --- |",
@@ -128,7 +142,7 @@ async function main(): Promise<void> {
     ].join("\n");
     writeBenchResults(`quality${suffix}`, result, md);
     // quality.json carries the two-seed means whichever seed finished last.
-    if (seed !== 0 && result.ws_fs_ratio_crf !== undefined) patchSeedZero(result);
+    if (!PSEUDO_SET && seed !== 0 && result.ws_fs_ratio_crf !== undefined) patchSeedZero(result);
   };
   for (const row of rows) {
     const modelDir = join(qDir, row.model);
@@ -142,7 +156,9 @@ async function main(): Promise<void> {
     let labels: string | "ground-truth" = "ground-truth";
     if (row.steps) {
       labels = join(qDir, `pseudo-${pseudoKey}-${row.steps.join("")}`);
-      log(`${row.name}: pseudo-labels from steps ${row.steps.join(",")} (default configuration)`);
+      log(
+        `${row.name}: pseudo-labels from steps ${row.steps.join(",")} (${PSEUDO_SET || "default configuration"})`,
+      );
       await makePseudoLabels({
         runDir: RUN_DIR,
         outDir: labels,
@@ -160,7 +176,8 @@ async function main(): Promise<void> {
           p.train,
           p.classNames.length,
           CLASSIFIER.outputStride,
-          join(RUN_DIR, "psl-scores.json"),
+          // Keyed by the classifier's step: the run folder gains steps between bench runs.
+          join(RUN_DIR, `psl-scores-step${steps[steps.length - 1]}.json`),
         )
       : undefined;
     log(`${row.name}: training the segmentation network (${SEG.epochs} epochs${row.psl ? ", PSL" : ""})`);

@@ -104,7 +104,7 @@ describe("validateConfig", () => {
       'cam.flip: expected true or false, got "yes"',
       "erasing.topPercent: expected null or a percentage in (0, 100], got 0",
       'erasing.retrain: expected one of "imagenet", "fine-tune", got "scratch"',
-      'pseudoLabels.background: expected one of "cam", "saliency", "both", got "none"',
+      'pseudoLabels.background: expected one of "cam", "saliency", "both", "both-multiclass", got "none"',
       "crf: expected a section of keys, got 5",
     ]);
   });

@@ -1,9 +1,14 @@
-// pseudoLabels.singleClassSaliency and crfFill. crfFill: a dense CRF over the photo carries the pseudo-label into its ignored gaps, along
+// pseudoLabels.background's per-image cue, singleClassSaliency and crfFill. crfFill: a dense CRF over the photo carries the pseudo-label into its ignored gaps, along
 // colour edges, only with the image's own classes, and never changes a labelled pixel.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { IGNORE_INDEX, type RgbImage } from "../src/data/types.js";
-import { crfFillPseudoLabel, fillSalientWithClass } from "../src/stages/pseudo-labels.js";
+import {
+  backgroundConfidence,
+  backgroundCueFor,
+  crfFillPseudoLabel,
+  fillSalientWithClass,
+} from "../src/stages/pseudo-labels.js";
 
 const W = 48;
 const H = 24;
@@ -78,5 +83,32 @@ test("single-class fill: ignored salient pixels take the class, labelled and non
   assert.throws(
     () => fillSalientWithClass(label, new Float32Array(3), CAT, 0.9),
     /saliency map has 3 pixels/,
+  );
+});
+
+test("both-multiclass: saliency alone in single-class images, saliency and low CAM in multi-class ones", () => {
+  const DOG = 12;
+  const PERSON = 15;
+  assert.equal(backgroundCueFor("both-multiclass", [DOG]), "saliency");
+  assert.equal(backgroundCueFor("both-multiclass", [0, DOG]), "saliency"); // background is no class here
+  assert.equal(backgroundCueFor("both-multiclass", [DOG, PERSON]), "both");
+  for (const cue of ["cam", "saliency", "both"] as const)
+    assert.equal(backgroundCueFor(cue, [DOG, PERSON]), cue);
+  // A person beside a dog: not salient (0.1) but high CAM (0.7) is no longer sure background.
+  const maxCam = Float32Array.from([0.7, 0.05]);
+  const sal = Float32Array.from([0.1, 0.1]);
+  const solo = backgroundConfidence(maxCam, sal, backgroundCueFor("both-multiclass", [DOG]), "a.jpg");
+  const pair = backgroundConfidence(maxCam, sal, backgroundCueFor("both-multiclass", [DOG, PERSON]), "a.jpg");
+  assert.deepEqual(
+    Array.from(solo, (v) => +v.toFixed(4)),
+    [0.9, 0.9],
+  );
+  assert.deepEqual(
+    Array.from(pair, (v) => +v.toFixed(4)),
+    [0.3, 0.9],
+  );
+  assert.throws(
+    () => backgroundConfidence(maxCam, new Float32Array(3), "both", "a.jpg"),
+    /a\.jpg: saliency map/,
   );
 });

@@ -23,7 +23,7 @@ import {
 import { markDone } from "./run-dir.js";
 import type { PseudoLabelConfig } from "../util/config.js";
 
-export type BackgroundCue = "cam" | "saliency" | "both";
+export type BackgroundCue = PseudoLabelConfig["background"];
 
 export type { PseudoLabelConfig } from "../util/config.js";
 
@@ -96,11 +96,25 @@ export function needsSaliency(config: PseudoLabelConfig): boolean {
   );
 }
 
-/** Background confidence in [0, 1] from the configured cue. */
+/**
+ * The cue one image's background comes from: "both-multiclass" is saliency alone in an image tagged with
+ * one class (its salient object is that class) and saliency and CAM both in an image tagged with several,
+ * where an object beside another is often not salient (people beside animals) and low saliency alone
+ * would make it background.
+ */
+export function backgroundCueFor(
+  cue: BackgroundCue,
+  imageClasses: readonly number[],
+): "cam" | "saliency" | "both" {
+  if (cue !== "both-multiclass") return cue;
+  return imageClasses.filter((c) => c !== 0).length > 1 ? "both" : "saliency";
+}
+
+/** Background confidence in [0, 1] from the configured cue ("both-multiclass" resolved per image). */
 export function backgroundConfidence(
   maxCam: Float32Array,
   sal: Float32Array | null,
-  cue: BackgroundCue,
+  cue: "cam" | "saliency" | "both",
   file: string,
 ): Float32Array {
   const fromCam = camBackground(maxCam);
@@ -138,7 +152,8 @@ export async function pseudoLabelFor(
   const sal = needsSaliency(o.config) ? await saliencyOf(item, o) : null;
   const gate = sal && (first > 0 || later > 0) ? { saliency: sal, first, later } : undefined;
   const { regions, maxCam, width, height } = await unionForImage(o.runDir, o.steps, item.id, o.overlap, gate);
-  const background = backgroundConfidence(maxCam, sal, o.config.background, item.imagePath);
+  const cue = backgroundCueFor(o.config.background, item.labels);
+  const background = backgroundConfidence(maxCam, sal, cue, item.imagePath);
   const data = synthesizePseudoLabel({
     regions: regions.cls,
     background,

@@ -85,8 +85,11 @@ export interface SaliencyConfig {
 }
 
 export interface PseudoLabelConfig {
-  /** Background where the CAMs are low ("cam"), the saliency map is low ("saliency"), or both are. */
-  background: "cam" | "saliency" | "both";
+  /**
+   * Background where the CAMs are low ("cam"), the saliency map is low ("saliency"), or both are
+   * ("both"); "both-multiclass": saliency alone in images tagged with one class, both in the others.
+   */
+  background: "cam" | "saliency" | "both" | "both-multiclass";
   bgThreshold: number;
   /**
    * Regions mined at steps after the first count only where the MB+ saliency map reaches this (0 = off):
@@ -399,7 +402,7 @@ const SCHEMA: SchemaOf<Config> = {
     batchSize: positiveInt,
   },
   pseudoLabels: {
-    background: oneOf("cam", "saliency", "both"),
+    background: oneOf("cam", "saliency", "both", "both-multiclass"),
     bgThreshold: fraction,
     laterStepSaliency: fraction,
     regionSaliency: fraction,
