@@ -315,11 +315,20 @@ describe("libtorch detection (native/libtorch-paths.cjs)", () => {
     const v2 = fake(join(tmp, "libtorch-2"), ["libtorch_cpu.so"]);
     // 2.x: torch/version.h only includes torch/headeronly/version.h, where the defines are
     mkdirSync(join(v2, "include/torch/headeronly"), { recursive: true });
-    writeFileSync(join(v2, "include/torch/csrc/api/include/torch/version.h"), "#include <torch/headeronly/version.h>\n");
-    writeFileSync(join(v2, "include/torch/headeronly/version.h"), "#define TORCH_VERSION_MAJOR 2\n#define TORCH_VERSION_MINOR 13\n");
+    writeFileSync(
+      join(v2, "include/torch/csrc/api/include/torch/version.h"),
+      "#include <torch/headeronly/version.h>\n",
+    );
+    writeFileSync(
+      join(v2, "include/torch/headeronly/version.h"),
+      "#define TORCH_VERSION_MAJOR 2\n#define TORCH_VERSION_MINOR 13\n",
+    );
     assert.deepEqual(buildSettings(v2).std, ["-std=c++20"]);
     const v1 = fake(join(tmp, "libtorch-1"), ["libtorch_cpu.so"]);
-    writeFileSync(join(v1, "include/torch/csrc/api/include/torch/version.h"), "#define TORCH_VERSION_MAJOR 1\n");
+    writeFileSync(
+      join(v1, "include/torch/csrc/api/include/torch/version.h"),
+      "#define TORCH_VERSION_MAJOR 1\n",
+    );
     assert.deepEqual(buildSettings(v1).std, ["-std=c++17"]);
     // Debian's libtorch-dev 1.13, which CI builds against
     assert.deepEqual(buildSettings(undefined).std, ["-std=c++17"]);

@@ -30,7 +30,11 @@ test("confusion matrix, IoU, mIoU and pixel accuracy on a hand-computed case", (
   near(rep.per_class.cat!, 2 / 3);
   assert.equal(rep.per_class.person, null);
   assert.equal(rep.headline, null); // no headline classes configured
-  const headed = segmentationReport(cm, ["background", "cat", "dog", "person"], ["Background", "dog", "person", "cow"]);
+  const headed = segmentationReport(
+    cm,
+    ["background", "cat", "dog", "person"],
+    ["Background", "dog", "person", "cow"],
+  );
   assert.deepEqual(headed.headline!.classes, ["background", "dog", "person"]); // cow is not a class here
   near(headed.headline!.miou, (1 / 3 + 0) / 2); // person has no pixels (NaN) and is left out of the mean
   assert.throws(() => cm.add(Uint8Array.of(7), Uint8Array.of(0)), /label 7 is not a class/);
