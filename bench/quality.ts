@@ -15,6 +15,7 @@ import { computeSaliencyMaps, readSaliencyMap } from "../src/stages/saliency.js"
 import { readJson, writeJson } from "../src/stages/run-dir.js";
 import { imageLevelScores, trainSegmentation, type SegmentationConfig } from "../src/stages/train-seg.js";
 import { CRF_DEFAULTS } from "../src/postprocess/crf.js";
+import { parseSets } from "../src/cli/args.js";
 import { applyOverrides, defaultConfig } from "../src/util/config.js";
 import { writeFileAtomicSync } from "../src/util/fs.js";
 import { writeBenchResults } from "./common.js";
@@ -26,13 +27,10 @@ import { CLASSIFIER, ERASING, fmt, HEADLINE_CLASSES, HEADLINE_LABEL, loadProtoco
 const PSEUDO_SET = process.env.BENCH_PSEUDO?.trim() ?? "";
 const PSEUDO = applyOverrides(
   defaultConfig(),
-  PSEUDO_SET.split(",")
-    .filter((kv) => kv.trim())
-    .map((kv): [string, string] => {
-      const eq = kv.indexOf("=");
-      if (eq < 1) throw new Error(`BENCH_PSEUDO: expected key=value[,key=value…], got "${kv}"`);
-      return [`pseudoLabels.${kv.slice(0, eq).trim()}`, kv.slice(eq + 1).trim()];
-    }),
+  parseSets(
+    PSEUDO_SET.split(",").filter((kv) => kv.trim()),
+    "bench:quality (BENCH_PSEUDO)",
+  ).map(([k, v]): [string, string] => [`pseudoLabels.${k}`, v.trim()]),
 ).pseudoLabels;
 const PSEUDO_SUFFIX = PSEUDO_SET ? `-pl-${PSEUDO_SET.replace(/[^A-Za-z0-9.]+/g, "-")}` : "";
 // The default segmentation settings, 2 epochs unless BENCH_SEG_EPOCHS says otherwise; PSL per row.

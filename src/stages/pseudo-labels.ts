@@ -24,6 +24,8 @@ import { markDone } from "./run-dir.js";
 import type { PseudoLabelConfig } from "../util/config.js";
 
 export type BackgroundCue = PseudoLabelConfig["background"];
+/** The cue of one image, "both-multiclass" resolved (backgroundCueFor). */
+export type ImageBackgroundCue = Exclude<BackgroundCue, "both-multiclass">;
 
 export type { PseudoLabelConfig } from "../util/config.js";
 
@@ -102,10 +104,7 @@ export function needsSaliency(config: PseudoLabelConfig): boolean {
  * where an object beside another is often not salient (people beside animals) and low saliency alone
  * would make it background.
  */
-export function backgroundCueFor(
-  cue: BackgroundCue,
-  imageClasses: readonly number[],
-): "cam" | "saliency" | "both" {
+export function backgroundCueFor(cue: BackgroundCue, imageClasses: readonly number[]): ImageBackgroundCue {
   if (cue !== "both-multiclass") return cue;
   return imageClasses.filter((c) => c !== 0).length > 1 ? "both" : "saliency";
 }
@@ -114,7 +113,7 @@ export function backgroundCueFor(
 export function backgroundConfidence(
   maxCam: Float32Array,
   sal: Float32Array | null,
-  cue: "cam" | "saliency" | "both",
+  cue: ImageBackgroundCue,
   file: string,
 ): Float32Array {
   const fromCam = camBackground(maxCam);
