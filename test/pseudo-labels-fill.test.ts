@@ -8,6 +8,7 @@ import {
   backgroundCueFor,
   crfFillPseudoLabel,
   fillSalientWithClass,
+  pseudoLabelFromSteps,
 } from "../src/stages/pseudo-labels.js";
 
 const W = 48;
@@ -110,5 +111,44 @@ test("both-multiclass: saliency alone in single-class images, saliency and low C
   assert.throws(
     () => backgroundConfidence(maxCam, new Float32Array(3), "both", "a.jpg"),
     /a\.jpg: saliency map/,
+  );
+});
+
+test("pseudoLabelFromSteps: step gates, union over steps, saliency background and single-class fill", async () => {
+  const n = 6;
+  const DOG = 12;
+  // Pixels 0–1 mined at step 1, 2–3 at step 2; saliency falls from left to right.
+  const sal = Float32Array.from([0.9, 0.6, 0.9, 0.6, 0.3, 0.05]);
+  const step = (cls: number[]) => ({
+    cls: Uint8Array.from(cls),
+    value: Float32Array.from(cls, (c) => (c ? 0.7 : 0)),
+    maxCam: Float32Array.from(cls, (c) => (c ? 0.7 : 0.1)),
+  });
+  const perStep = [step([CAT, CAT, 0, 0, 0, 0]), step([0, 0, CAT, CAT, 0, 0])];
+  const config = {
+    background: "saliency" as const,
+    bgThreshold: 0.2,
+    regionSaliency: 0.5,
+    laterStepSaliency: 0.8,
+    crfFill: 0,
+    singleClassSaliency: 0,
+  };
+  const item = { id: "x", imagePath: "x.jpg", labels: [CAT, DOG] };
+  const size = { width: n, height: 1 };
+  const label = await pseudoLabelFromSteps(item, perStep, sal, { overlap: "higher-cam", config }, size);
+  // Step 2's pixel at saliency 0.6 fails its 0.8 gate and stays ignored; saliency 0.05 < 0.2 is background.
+  assert.deepEqual([...label], [CAT, CAT, CAT, IGNORE_INDEX, IGNORE_INDEX, 0]);
+  // Tagged with the cat alone, ignored pixels at saliency ≥ 0.5 take the class.
+  const single = await pseudoLabelFromSteps(
+    { ...item, labels: [CAT] },
+    perStep,
+    sal,
+    { overlap: "higher-cam", config: { ...config, singleClassSaliency: 0.5 } },
+    size,
+  );
+  assert.deepEqual([...single], [CAT, CAT, CAT, CAT, IGNORE_INDEX, 0]);
+  await assert.rejects(
+    pseudoLabelFromSteps(item, perStep, null, { overlap: "higher-cam", config }, size),
+    /x\.jpg: .*need a saliency map/,
   );
 });

@@ -51,29 +51,22 @@ export interface RegionGate {
   later: number;
 }
 
+/** One erasing step's mined regions of an image and the strongest CAM of its labelled classes. */
+export type StepRegions = MinedRegions & { maxCam: Float32Array };
+
 /**
- * The object regions (union over steps) and the strongest CAM over steps for one image. With a gate,
- * each step's mined pixels count only where the saliency map reaches that step's minimum.
+ * The object regions (union over steps) and the strongest CAM over steps. With a gate, each step's mined
+ * pixels count only where the saliency map reaches that step's minimum.
  */
-export async function unionForImage(
-  runDir: string,
-  steps: number[],
-  id: string,
-  overlap: OverlapRule,
-  gate?: RegionGate,
-) {
-  const perStep: MinedRegions[] = [];
-  let maxCam: Float32Array | null = null;
-  let size = { width: 0, height: 0 };
-  for (const t of steps) {
-    const r = await loadStepRegions(runDir, t, id);
-    size = { width: r.width, height: r.height };
-    const min = gate ? (perStep.length ? Math.max(gate.first, gate.later) : gate.first) : 0;
-    perStep.push(min > 0 ? gateBySaliency(r, gate!.saliency, min) : r);
-    if (!maxCam) maxCam = r.maxCam.slice();
-    else maxInto(maxCam, r.maxCam);
-  }
-  return { regions: unionRegions(perStep, overlap), maxCam: maxCam!, ...size };
+export function unionOfSteps(perStep: readonly StepRegions[], overlap: OverlapRule, gate?: RegionGate) {
+  if (!perStep.length) throw new Error("pseudo-labels: no erasing step to take regions from");
+  const gated = perStep.map((r, k) => {
+    const min = gate ? (k > 0 ? Math.max(gate.first, gate.later) : gate.first) : 0;
+    return min > 0 ? gateBySaliency(r, gate!.saliency, min) : r;
+  });
+  const maxCam = perStep[0]!.maxCam.slice();
+  for (const r of perStep.slice(1)) maxInto(maxCam, r.maxCam);
+  return { regions: unionRegions(gated, overlap), maxCam };
 }
 
 /** The salient-object map of an image (for the saliency cues and the region gates). */
@@ -147,10 +140,30 @@ export async function pseudoLabelFor(
   item: DatasetItem,
   o: Pick<PseudoLabelOptions, "runDir" | "steps" | "overlap" | "config" | "saliency">,
 ): Promise<{ data: Uint8Array; width: number; height: number }> {
-  const { laterStepSaliency: later, regionSaliency: first } = o.config;
+  const perStep = [];
+  for (const t of o.steps) perStep.push(await loadStepRegions(o.runDir, t, item.id));
+  const { width, height } = perStep[0] ?? { width: 0, height: 0 };
   const sal = needsSaliency(o.config) ? await saliencyOf(item, o) : null;
+  return { data: await pseudoLabelFromSteps(item, perStep, sal, o, { width, height }), width, height };
+}
+
+/**
+ * One image's pseudo-label from its per-step regions (as the erasing stage stored them, or re-mined by a
+ * benchmark) and its saliency map (null when the configuration needs none): gated union of the regions,
+ * background from the configured cue, then the single-class salient fill and the CRF fill if enabled.
+ */
+export async function pseudoLabelFromSteps(
+  item: DatasetItem,
+  perStep: readonly StepRegions[],
+  sal: Float32Array | null,
+  o: Pick<PseudoLabelOptions, "overlap" | "config">,
+  size: { width: number; height: number },
+): Promise<Uint8Array> {
+  const { laterStepSaliency: later, regionSaliency: first } = o.config;
+  if (!sal && needsSaliency(o.config))
+    throw new Error(`${item.imagePath}: these pseudo-label settings need a saliency map`);
   const gate = sal && (first > 0 || later > 0) ? { saliency: sal, first, later } : undefined;
-  const { regions, maxCam, width, height } = await unionForImage(o.runDir, o.steps, item.id, o.overlap, gate);
+  const { regions, maxCam } = unionOfSteps(perStep, o.overlap, gate);
   const cue = backgroundCueFor(o.config.background, item.labels);
   const background = backgroundConfidence(maxCam, sal, cue, item.imagePath);
   const data = synthesizePseudoLabel({
@@ -162,13 +175,13 @@ export async function pseudoLabelFor(
   if (single > 0 && item.labels.length === 1) fillSalientWithClass(data, sal!, item.labels[0]!, single);
   if (o.config.crfFill > 0) {
     const image = await loadRgb(item.imagePath);
-    if (image.width !== width || image.height !== height)
+    if (image.width !== size.width || image.height !== size.height)
       throw new Error(
-        `${item.imagePath}: ${image.width}×${image.height}, its regions are ${width}×${height}`,
+        `${item.imagePath}: ${image.width}×${image.height}, its regions are ${size.width}×${size.height}`,
       );
-    return { data: crfFillPseudoLabel(image, data, item.labels, o.config.crfFill), width, height };
+    return crfFillPseudoLabel(image, data, item.labels, o.config.crfFill);
   }
-  return { data, width, height };
+  return data;
 }
 
 /** Ignored pixels at least `min` salient become `cls` (for images tagged with that class alone). */
