@@ -50,6 +50,7 @@ async function main(): Promise<void> {
         config: {
           background: cue,
           bgThreshold: 0.2,
+          camBgThreshold: null,
           laterStepSaliency: 0,
           regionSaliency: 0,
           crfFill: 0,

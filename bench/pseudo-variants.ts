@@ -30,6 +30,7 @@ export interface PseudoVariant {
 
 const base = {
   bgThreshold: 0.2,
+  camBgThreshold: null,
   laterStepSaliency: 0,
   regionSaliency: 0,
   crfFill: 0,
@@ -73,6 +74,14 @@ export const VARIANTS: PseudoVariant[] = [
     config: { ...defaults.pseudoLabels, background: "both-multiclass" },
     fates: true,
   },
+  // The same with a looser CAM test (pseudoLabels.camBgThreshold): low-saliency pixels that blurry CAMs
+  // reach stay background; only where a CAM is strong (people beside animals) are they kept out.
+  ...[0.3, 0.4, 0.5].map((camBgThreshold) => ({
+    name: `default, background also CAM < ${camBgThreshold} in multi-class images`,
+    detector: defaults.saliency.detector,
+    config: { ...defaults.pseudoLabels, background: "both-multiclass" as const, camBgThreshold },
+    fates: true,
+  })),
   // Ignored but salient pixels of single-class images take the class (pseudoLabels.singleClassSaliency).
   ...[0.5, 0.9].map((singleClassSaliency) => ({
     name: `U²-Netp gated ≥ 0.5 + single-class salient ≥ ${singleClassSaliency}`,

@@ -4,7 +4,8 @@
 // Each row trains in its own resumable folder: <run>/quality/<row> (runs/voc by default).
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join, resolve } from "node:path";
+import { packageRoot } from "../src/engine/native.js";
 import { engineInfo } from "../src/engine/ops.js";
 import { imageSize } from "../src/data/image.js";
 import { Segmenter } from "../src/segmenter.js";
@@ -32,6 +33,10 @@ const PSEUDO = applyOverrides(
     "bench:quality (BENCH_PSEUDO)",
   ).map(([k, v]): [string, string] => [`pseudoLabels.${k}`, v.trim()]),
 ).pseudoLabels;
+// AEPSL_BENCH_RUN=<another run folder> (e.g. bench:mining-rules' runs/voc-ungated): its rows go to
+// quality-run-<folder>… so they never overwrite the protocol run's files.
+const OTHER_RUN = resolve(RUN_DIR) !== resolve(packageRoot, "runs", "voc");
+const RUN_SUFFIX = OTHER_RUN ? `-run-${basename(RUN_DIR).replace(/[^A-Za-z0-9.]+/g, "-")}` : "";
 const PSEUDO_SUFFIX = PSEUDO_SET ? `-pl-${PSEUDO_SET.replace(/[^A-Za-z0-9.]+/g, "-")}` : "";
 // The default segmentation settings, 2 epochs unless BENCH_SEG_EPOCHS says otherwise; PSL per row.
 const SALIENCY = defaultConfig().saliency;
@@ -80,12 +85,12 @@ async function main(): Promise<void> {
     { name: "ae-psl-crf", steps, psl: true, crf: true, model: "ae-psl" },
     { name: "fully-supervised", steps: null, psl: false, crf: false, model: "fully-supervised" },
     { name: "fully-supervised-crf", steps: null, psl: false, crf: true, model: "fully-supervised" },
-  ].filter((r) => !PSEUDO_SET || r.steps);
+  ].filter((r) => !(PSEUDO_SET || OTHER_RUN) || r.steps);
   const only = process.env.BENCH_ROWS?.split(",");
   // BENCH_SEG_SEED=n retrains rows with another segmentation seed, in their own folder and result files,
   // to see how much one row varies from run to run.
   const seed = Number(process.env.BENCH_SEG_SEED ?? 0);
-  const suffix = `${PSEUDO_SUFFIX}${seed ? `-seed${seed}` : ""}`;
+  const suffix = `${RUN_SUFFIX}${PSEUDO_SUFFIX}${seed ? `-seed${seed}` : ""}`;
   const qDir = join(RUN_DIR, `quality${suffix}`);
   const lastClassifier = join(RUN_DIR, "steps", String(steps[steps.length - 1]), "classifier");
   const results: Array<{
@@ -104,7 +109,7 @@ async function main(): Promise<void> {
     const best = byName.get("ae-psl-crf") ?? byName.get("ae-psl");
     const info = engineInfo();
     const result = {
-      command: `${PSEUDO_SET ? `BENCH_PSEUDO=${PSEUDO_SET} ` : ""}${seed ? `BENCH_SEG_SEED=${seed} ` : ""}${only ? `BENCH_ROWS=${only.join(",")} ` : ""}npm run bench:quality`,
+      command: `${OTHER_RUN ? `AEPSL_BENCH_RUN=${RUN_DIR} ` : ""}${PSEUDO_SET ? `BENCH_PSEUDO=${PSEUDO_SET} ` : ""}${seed ? `BENCH_SEG_SEED=${seed} ` : ""}${only ? `BENCH_ROWS=${only.join(",")} ` : ""}npm run bench:quality`,
       seed,
       date: new Date().toISOString(),
       machine: { threads: info.threads, torch: info.torchVersion },
@@ -116,13 +121,13 @@ async function main(): Promise<void> {
       rows: results,
       rows_not_measured: rows.filter((r) => !byName.has(r.name)).map((r) => r.name),
       ratio_to_fully_supervised_7class: best && fs ? best.miou7 / fs.miou7 : null,
-      ...(PSEUDO_SET ? {} : twoSeedSummary(results, seed)),
+      ...(PSEUDO_SET || OTHER_RUN ? {} : twoSeedSummary(results, seed)),
     };
     const md = [
       "# Segmentation quality",
       "",
       `Train on ${p.train.length} images (image-level labels only, except fully-supervised rows), evaluate on the ${p.evaluation.length} train.txt images at original resolution.`,
-      `Segmentation: DeepLab-LargeFOV head on MobileNetV2 OS${SEG.outputStride}, ${SEG.epochs} epochs, ${SEG.cropSize} px crops, SGD ${SEG.lrBackbone}/${SEG.lrHead} poly. Pseudo-labels: ${PSEUDO_SET ? `the default configuration with ${PSEUDO_SET}` : "the default configuration"}, erasing steps ${steps.join(",")} (background ${PSEUDO.background} < ${PSEUDO.bgThreshold}, regions gated at saliency ≥ ${PSEUDO.regionSaliency}, single-class salient fill ≥ ${PSEUDO.singleClassSaliency}; ${SALIENCY.detector} at ${SALIENCY.inputSize} px). ae-1 is the same network as cam-1step (step-1 regions).`,
+      `Segmentation: DeepLab-LargeFOV head on MobileNetV2 OS${SEG.outputStride}, ${SEG.epochs} epochs, ${SEG.cropSize} px crops, SGD ${SEG.lrBackbone}/${SEG.lrHead} poly. Pseudo-labels: ${PSEUDO_SET ? `the default configuration with ${PSEUDO_SET}` : "the default configuration"}, erasing steps ${steps.join(",")}${OTHER_RUN ? ` of ${RUN_DIR}` : ""} (background ${PSEUDO.background} < ${PSEUDO.bgThreshold}, regions gated at saliency ≥ ${PSEUDO.regionSaliency}, single-class salient fill ≥ ${PSEUDO.singleClassSaliency}; ${SALIENCY.detector} at ${SALIENCY.inputSize} px). ae-1 is the same network as cam-1step (step-1 regions).`,
       "",
       `| row | mIoU (21) | mIoU (${HEADLINE_CLASSES.length}) | pixel acc. | seconds (incl. training) |`,
       "| --- | --- | --- | --- | --- |",
@@ -140,7 +145,8 @@ async function main(): Promise<void> {
     ].join("\n");
     writeBenchResults(`quality${suffix}`, result, md);
     // quality.json carries the two-seed means whichever seed finished last.
-    if (!PSEUDO_SET && seed !== 0 && result.ws_fs_ratio_crf !== undefined) patchSeedZero(result);
+    if (!PSEUDO_SET && !OTHER_RUN && seed !== 0 && result.ws_fs_ratio_crf !== undefined)
+      patchSeedZero(result);
   };
   for (const row of rows) {
     const modelDir = join(qDir, row.model);

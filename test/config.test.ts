@@ -159,8 +159,9 @@ describe("validateConfig", () => {
 
   it("lists every key for help", () => {
     const keys = configKeys();
-    assert.equal(keys.length, 60);
+    assert.equal(keys.length, 61);
     assert.ok(keys.some((k) => k.key === "device" && k.default === "auto"));
+    assert.ok(keys.some((k) => k.key === "pseudoLabels.camBgThreshold" && k.default === null));
     assert.ok(keys.some((k) => k.key === "saliency.detector" && k.default === "u2netp"));
     assert.deepEqual(
       keys.find((k) => k.key === "classifier.epochs"),

@@ -128,6 +128,7 @@ test("pseudoLabelFromSteps: step gates, union over steps, saliency background an
   const config = {
     background: "saliency" as const,
     bgThreshold: 0.2,
+    camBgThreshold: null,
     regionSaliency: 0.5,
     laterStepSaliency: 0.8,
     crfFill: 0,
@@ -151,4 +152,43 @@ test("pseudoLabelFromSteps: step gates, union over steps, saliency background an
     pseudoLabelFromSteps(item, perStep, null, { overlap: "higher-cam", config }, size),
     /x\.jpg: .*need a saliency map/,
   );
+});
+
+test("camBgThreshold: low saliency is background where the strongest CAM is below it, not only below bgThreshold", async () => {
+  // All pixels unsalient (0.05); the strongest CAM 0.1, 0.3, 0.5; nothing mined.
+  const maxCam = Float32Array.from([0.1, 0.3, 0.5]);
+  const perStep = [{ cls: new Uint8Array(3), value: new Float32Array(3), maxCam }];
+  const sal = new Float32Array(3).fill(0.05);
+  const config = {
+    background: "both" as const,
+    bgThreshold: 0.2,
+    camBgThreshold: null as number | null,
+    regionSaliency: 0,
+    laterStepSaliency: 0,
+    crfFill: 0,
+    singleClassSaliency: 0,
+  };
+  const item = { id: "y", imagePath: "y.jpg", labels: [CAT, 15] };
+  const size = { width: 3, height: 1 };
+  const label = (camBgThreshold: number | null, background: "both" | "cam" = "both") =>
+    pseudoLabelFromSteps(
+      item,
+      perStep,
+      sal,
+      { overlap: "higher-cam", config: { ...config, camBgThreshold, background } },
+      size,
+    );
+  assert.deepEqual([...(await label(null))], [0, IGNORE_INDEX, IGNORE_INDEX]);
+  assert.deepEqual([...(await label(0.4))], [0, 0, IGNORE_INDEX]);
+  assert.deepEqual([...(await label(0.4, "cam"))], [0, 0, IGNORE_INDEX]);
+  // The saliency part still uses bgThreshold.
+  const salient = Float32Array.from([0.3, 0.3, 0.3]);
+  const looser = await pseudoLabelFromSteps(
+    item,
+    perStep,
+    salient,
+    { overlap: "higher-cam", config: { ...config, camBgThreshold: 0.9 } },
+    size,
+  );
+  assert.deepEqual([...looser], [IGNORE_INDEX, IGNORE_INDEX, IGNORE_INDEX]);
 });

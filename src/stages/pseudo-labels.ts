@@ -102,14 +102,20 @@ export function backgroundCueFor(cue: BackgroundCue, imageClasses: readonly numb
   return imageClasses.filter((c) => c !== 0).length > 1 ? "both" : "saliency";
 }
 
-/** Background confidence in [0, 1] from the configured cue ("both-multiclass" resolved per image). */
+/**
+ * Background confidence in [0, 1] from the configured cue ("both-multiclass" resolved per image), to be
+ * compared with 1 − bgThreshold. `camScale` = bgThreshold / camBgThreshold rescales the CAM's part so that
+ * it passes exactly where the strongest CAM is below camBgThreshold.
+ */
 export function backgroundConfidence(
   maxCam: Float32Array,
   sal: Float32Array | null,
   cue: ImageBackgroundCue,
   file: string,
+  camScale = 1,
 ): Float32Array {
   const fromCam = camBackground(maxCam);
+  if (camScale !== 1) for (let i = 0; i < fromCam.length; i++) fromCam[i] = 1 - maxCam[i]! * camScale;
   if (cue === "cam") return fromCam;
   if (!sal || sal.length !== maxCam.length)
     throw new Error(`${file}: saliency map missing or not the size of the CAMs`);
@@ -165,11 +171,13 @@ export async function pseudoLabelFromSteps(
   const gate = sal && (first > 0 || later > 0) ? { saliency: sal, first, later } : undefined;
   const { regions, maxCam } = unionOfSteps(perStep, o.overlap, gate);
   const cue = backgroundCueFor(o.config.background, item.labels);
-  const background = backgroundConfidence(maxCam, sal, cue, item.imagePath);
+  const { bgThreshold, camBgThreshold } = o.config;
+  const camScale = camBgThreshold ? bgThreshold / camBgThreshold : 1;
+  const background = backgroundConfidence(maxCam, sal, cue, item.imagePath, camScale);
   const data = synthesizePseudoLabel({
     regions: regions.cls,
     background,
-    backgroundConfidence: 1 - o.config.bgThreshold,
+    backgroundConfidence: 1 - bgThreshold,
   });
   const single = o.config.singleClassSaliency;
   if (single > 0 && item.labels.length === 1) fillSalientWithClass(data, sal!, item.labels[0]!, single);

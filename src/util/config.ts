@@ -92,6 +92,12 @@ export interface PseudoLabelConfig {
   background: "cam" | "saliency" | "both" | "both-multiclass";
   bgThreshold: number;
   /**
+   * Where the CAMs count for background ("cam", "both"), the strongest CAM must be below this (null:
+   * bgThreshold): a looser CAM test keeps low-saliency background that blurry CAMs reach, and still keeps
+   * out the objects whose CAM is strong but saliency low (people beside animals).
+   */
+  camBgThreshold: number | null;
+  /**
    * Regions mined at steps after the first count only where the MB+ saliency map reaches this (0 = off):
    * later steps tend to bleed into the background once an object's core is erased.
    */
@@ -199,6 +205,7 @@ export function defaultConfig(): Config {
     pseudoLabels: {
       background: "saliency",
       bgThreshold: 0.2,
+      camBgThreshold: null,
       laterStepSaliency: 0,
       regionSaliency: 0.5,
       crfFill: 0,
@@ -404,6 +411,7 @@ const SCHEMA: SchemaOf<Config> = {
   pseudoLabels: {
     background: oneOf("cam", "saliency", "both", "both-multiclass"),
     bgThreshold: fraction,
+    camBgThreshold: nullable(num((x) => x > 0 && x <= 1, "a number in (0, 1]")),
     laterStepSaliency: fraction,
     regionSaliency: fraction,
     crfFill: fraction,
