@@ -90,9 +90,14 @@ async function main(): Promise<void> {
   // BENCH_SEG_SEED=n retrains rows with another segmentation seed, in their own folder and result files,
   // to see how much one row varies from run to run.
   const seed = Number(process.env.BENCH_SEG_SEED ?? 0);
-  const suffix = `${RUN_SUFFIX}${PSEUDO_SUFFIX}${seed ? `-seed${seed}` : ""}`;
+  const suffix = `${RUN_SUFFIX}${PSEUDO_SUFFIX}${process.env.BENCH_PSL_STEP ? `-psl-step${process.env.BENCH_PSL_STEP}` : ""}${seed ? `-seed${seed}` : ""}`;
   const qDir = join(RUN_DIR, `quality${suffix}`);
-  const lastClassifier = join(RUN_DIR, "steps", String(steps[steps.length - 1]), "classifier");
+  // BENCH_PSL_STEP=t takes PSL's image-level scores from step t's classifier (default: the last step's,
+  // as the pipeline does); rows go to their own folder and files (…-psl-step<t>).
+  const pslStep = Number(process.env.BENCH_PSL_STEP ?? steps[steps.length - 1]);
+  if (!steps.includes(pslStep))
+    throw new Error(`BENCH_PSL_STEP=${pslStep}: no such finished step in ${RUN_DIR}`);
+  const pslClassifier = join(RUN_DIR, "steps", String(pslStep), "classifier");
   const results: Array<{
     name: string;
     miou: number;
@@ -109,7 +114,7 @@ async function main(): Promise<void> {
     const best = byName.get("ae-psl-crf") ?? byName.get("ae-psl");
     const info = engineInfo();
     const result = {
-      command: `${OTHER_RUN ? `AEPSL_BENCH_RUN=${RUN_DIR} ` : ""}${PSEUDO_SET ? `BENCH_PSEUDO=${PSEUDO_SET} ` : ""}${seed ? `BENCH_SEG_SEED=${seed} ` : ""}${only ? `BENCH_ROWS=${only.join(",")} ` : ""}npm run bench:quality`,
+      command: `${OTHER_RUN ? `AEPSL_BENCH_RUN=${RUN_DIR} ` : ""}${PSEUDO_SET ? `BENCH_PSEUDO=${PSEUDO_SET} ` : ""}${process.env.BENCH_PSL_STEP ? `BENCH_PSL_STEP=${process.env.BENCH_PSL_STEP} ` : ""}${seed ? `BENCH_SEG_SEED=${seed} ` : ""}${only ? `BENCH_ROWS=${only.join(",")} ` : ""}npm run bench:quality`,
       seed,
       date: new Date().toISOString(),
       machine: { threads: info.threads, torch: info.torchVersion },
@@ -127,7 +132,7 @@ async function main(): Promise<void> {
       "# Segmentation quality",
       "",
       `Train on ${p.train.length} images (image-level labels only, except fully-supervised rows), evaluate on the ${p.evaluation.length} train.txt images at original resolution.`,
-      `Segmentation: DeepLab-LargeFOV head on MobileNetV2 OS${SEG.outputStride}, ${SEG.epochs} epochs, ${SEG.cropSize} px crops, SGD ${SEG.lrBackbone}/${SEG.lrHead} poly. Pseudo-labels: ${PSEUDO_SET ? `the default configuration with ${PSEUDO_SET}` : "the default configuration"}, erasing steps ${steps.join(",")}${OTHER_RUN ? ` of ${RUN_DIR}` : ""} (background ${PSEUDO.background} < ${PSEUDO.bgThreshold}, regions gated at saliency ≥ ${PSEUDO.regionSaliency}, single-class salient fill ≥ ${PSEUDO.singleClassSaliency}; ${SALIENCY.detector} at ${SALIENCY.inputSize} px). ae-1 is the same network as cam-1step (step-1 regions).`,
+      `Segmentation: DeepLab-LargeFOV head on MobileNetV2 OS${SEG.outputStride}, ${SEG.epochs} epochs, ${SEG.cropSize} px crops, SGD ${SEG.lrBackbone}/${SEG.lrHead} poly. Pseudo-labels: ${PSEUDO_SET ? `the default configuration with ${PSEUDO_SET}` : "the default configuration"}, erasing steps ${steps.join(",")}${OTHER_RUN ? ` of ${RUN_DIR}` : ""} (background ${PSEUDO.background} < ${PSEUDO.bgThreshold}, regions gated at saliency ≥ ${PSEUDO.regionSaliency}, single-class salient fill ≥ ${PSEUDO.singleClassSaliency}; ${SALIENCY.detector} at ${SALIENCY.inputSize} px); PSL scores from step ${pslStep}'s classifier. ae-1 is the same network as cam-1step (step-1 regions).`,
       "",
       `| row | mIoU (21) | mIoU (${HEADLINE_CLASSES.length}) | pixel acc. | seconds (incl. training) |`,
       "| --- | --- | --- | --- | --- |",
@@ -176,12 +181,12 @@ async function main(): Promise<void> {
     }
     const scores = row.psl
       ? await imageLevelScores(
-          lastClassifier,
+          pslClassifier,
           p.train,
           p.classNames.length,
           CLASSIFIER.outputStride,
           // Keyed by the classifier's step: the run folder gains steps between bench runs.
-          join(RUN_DIR, `psl-scores-step${steps[steps.length - 1]}.json`),
+          join(RUN_DIR, `psl-scores-step${pslStep}.json`),
         )
       : undefined;
     log(`${row.name}: training the segmentation network (${SEG.epochs} epochs${row.psl ? ", PSL" : ""})`);
