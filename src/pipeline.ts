@@ -14,7 +14,7 @@ import { completedSteps, runErasing } from "./stages/mine.js";
 import { makePseudoLabels, needsSaliency } from "./stages/pseudo-labels.js";
 import { computeSaliencyMaps, readSaliencyMap } from "./stages/saliency.js";
 import { isDone, readJson, stepDir, writeJson } from "./stages/run-dir.js";
-import { imageLevelScores, trainSegmentation } from "./stages/train-seg.js";
+import { imageLevelScores, pslScoreStepOf, trainSegmentation } from "./stages/train-seg.js";
 import { defaultConfig, type Config } from "./util/config.js";
 import type { Logger } from "./util/log.js";
 import type { ProgressBar } from "./util/progress.js";
@@ -237,15 +237,16 @@ export async function runPipeline(
 
   const segDir = join(runDir, "segmentation");
   if (!isDone(segDir)) {
-    const lastClassifier = join(stepDir(runDir, steps[steps.length - 1]), "classifier");
+    const scoreStep = pslScoreStepOf(steps, config.segmentation.pslScoreStep);
     const scores = config.segmentation.psl
       ? await timed("psl-scores", () =>
           imageLevelScores(
-            lastClassifier,
+            join(stepDir(runDir, scoreStep), "classifier"),
             data.train,
             numClasses,
             config.classifier.outputStride,
-            join(runDir, "psl-scores.json"),
+            // Keyed by the step: another pslScoreStep on resume must not reuse these scores.
+            join(runDir, `psl-scores-step${scoreStep}.json`),
           ),
         )
       : undefined;

@@ -58,8 +58,14 @@ export function pslClassWeights(
   return w;
 }
 
+/** The erasing step whose classifier scores the images for PSL (segmentation.pslScoreStep). */
+export function pslScoreStepOf(steps: readonly number[], which: "first" | "last"): number {
+  if (!steps.length) throw new Error("PSL needs a finished erasing step for its image-level scores");
+  return which === "first" ? steps[0]! : steps[steps.length - 1]!;
+}
+
 /**
- * The classifier's image-level sigmoid scores for every image, computed once from the last erasing
+ * The classifier's image-level sigmoid scores for every image, computed once from one erasing
  * step's classifier on the un-erased image and cached in scoresPath: they do not change while the
  * segmentation network trains, so computing them online would only repeat work.
  */

@@ -121,6 +121,12 @@ export interface SegmentationConfig extends TrainingConfig {
   psl: boolean;
   pslLambda: number;
   pslMinConfidence: number;
+  /**
+   * Which erasing step's classifier gives PSL its image-level scores: "first" (trained on the photos as
+   * they are) or "last" (fine-tuned on erased images, which on un-erased photos scores its classes low:
+   * README "Results").
+   */
+  pslScoreStep: "first" | "last";
 }
 
 export interface CrfConfig {
@@ -224,6 +230,7 @@ export function defaultConfig(): Config {
       psl: true,
       pslLambda: 1.0,
       pslMinConfidence: 0.0,
+      pslScoreStep: "last",
     },
     crf: { enabled: false, iterations: 10, w1: 4, thetaAlpha: 67, thetaBeta: 3, w2: 3, thetaGamma: 3 },
     eval: { headlineClasses: [] },
@@ -430,6 +437,7 @@ const SCHEMA: SchemaOf<Config> = {
     psl: boolean,
     pslLambda: nonNegative,
     pslMinConfidence: fraction,
+    pslScoreStep: oneOf("first", "last"),
   },
   crf: {
     enabled: boolean,
