@@ -37,6 +37,8 @@ const PSEUDO = applyOverrides(
 // quality-run-<folder>… so they never overwrite the protocol run's files.
 const OTHER_RUN = resolve(RUN_DIR) !== resolve(packageRoot, "runs", "voc");
 const RUN_SUFFIX = OTHER_RUN ? `-run-${basename(RUN_DIR).replace(/[^A-Za-z0-9.]+/g, "-")}` : "";
+// BENCH_PSL_STEP=t: PSL's scores from step t's classifier (see pslStep below).
+const PSL_STEP_SET = process.env.BENCH_PSL_STEP?.trim() ?? "";
 const PSEUDO_SUFFIX = PSEUDO_SET ? `-pl-${PSEUDO_SET.replace(/[^A-Za-z0-9.]+/g, "-")}` : "";
 // The default segmentation settings, 2 epochs unless BENCH_SEG_EPOCHS says otherwise; PSL per row.
 const SALIENCY = defaultConfig().saliency;
@@ -90,11 +92,11 @@ async function main(): Promise<void> {
   // BENCH_SEG_SEED=n retrains rows with another segmentation seed, in their own folder and result files,
   // to see how much one row varies from run to run.
   const seed = Number(process.env.BENCH_SEG_SEED ?? 0);
-  const suffix = `${RUN_SUFFIX}${PSEUDO_SUFFIX}${process.env.BENCH_PSL_STEP ? `-psl-step${process.env.BENCH_PSL_STEP}` : ""}${seed ? `-seed${seed}` : ""}`;
+  const suffix = `${RUN_SUFFIX}${PSEUDO_SUFFIX}${PSL_STEP_SET ? `-psl-step${PSL_STEP_SET}` : ""}${seed ? `-seed${seed}` : ""}`;
   const qDir = join(RUN_DIR, `quality${suffix}`);
   // BENCH_PSL_STEP=t takes PSL's image-level scores from step t's classifier (default: the last step's,
   // as the pipeline does); rows go to their own folder and files (…-psl-step<t>).
-  const pslStep = Number(process.env.BENCH_PSL_STEP ?? steps[steps.length - 1]);
+  const pslStep = PSL_STEP_SET ? Number(PSL_STEP_SET) : steps[steps.length - 1];
   if (!steps.includes(pslStep))
     throw new Error(`BENCH_PSL_STEP=${pslStep}: no such finished step in ${RUN_DIR}`);
   const pslClassifier = join(RUN_DIR, "steps", String(pslStep), "classifier");
@@ -114,7 +116,7 @@ async function main(): Promise<void> {
     const best = byName.get("ae-psl-crf") ?? byName.get("ae-psl");
     const info = engineInfo();
     const result = {
-      command: `${OTHER_RUN ? `AEPSL_BENCH_RUN=${RUN_DIR} ` : ""}${PSEUDO_SET ? `BENCH_PSEUDO=${PSEUDO_SET} ` : ""}${process.env.BENCH_PSL_STEP ? `BENCH_PSL_STEP=${process.env.BENCH_PSL_STEP} ` : ""}${seed ? `BENCH_SEG_SEED=${seed} ` : ""}${only ? `BENCH_ROWS=${only.join(",")} ` : ""}npm run bench:quality`,
+      command: `${OTHER_RUN ? `AEPSL_BENCH_RUN=${RUN_DIR} ` : ""}${PSEUDO_SET ? `BENCH_PSEUDO=${PSEUDO_SET} ` : ""}${PSL_STEP_SET ? `BENCH_PSL_STEP=${PSL_STEP_SET} ` : ""}${seed ? `BENCH_SEG_SEED=${seed} ` : ""}${only ? `BENCH_ROWS=${only.join(",")} ` : ""}npm run bench:quality`,
       seed,
       date: new Date().toISOString(),
       machine: { threads: info.threads, torch: info.torchVersion },

@@ -114,8 +114,7 @@ export function backgroundConfidence(
   file: string,
   camScale = 1,
 ): Float32Array {
-  const fromCam = camBackground(maxCam);
-  if (camScale !== 1) for (let i = 0; i < fromCam.length; i++) fromCam[i] = 1 - maxCam[i]! * camScale;
+  const fromCam = camBackground(maxCam, camScale);
   if (cue === "cam") return fromCam;
   if (!sal || sal.length !== maxCam.length)
     throw new Error(`${file}: saliency map missing or not the size of the CAMs`);

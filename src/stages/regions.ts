@@ -140,10 +140,13 @@ export function synthesizePseudoLabel(o: PseudoLabelInput): Uint8Array {
   return out;
 }
 
-/** CAM-derived background confidence: 1 − the strongest labelled-class CAM (max over steps). */
-export function camBackground(maxCam: Float32Array): Float32Array {
+/**
+ * CAM-derived background confidence: 1 − the strongest labelled-class CAM (max over steps), the CAM
+ * multiplied by `scale` first (pseudoLabels.camBgThreshold moves the CAM's own threshold this way).
+ */
+export function camBackground(maxCam: Float32Array, scale = 1): Float32Array {
   const out = new Float32Array(maxCam.length);
-  for (let i = 0; i < maxCam.length; i++) out[i] = 1 - maxCam[i];
+  for (let i = 0; i < maxCam.length; i++) out[i] = 1 - maxCam[i] * scale;
   return out;
 }
 
