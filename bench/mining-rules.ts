@@ -17,7 +17,13 @@ import { ConfusionMatrix } from "../src/eval/metrics.js";
 import { CamStore, type CamRecord } from "../src/stages/cam.js";
 import { completedSteps, type StepSummary } from "../src/stages/mine.js";
 import { addPseudoLabel, pseudoLabelFromSteps, type StepRegions } from "../src/stages/pseudo-labels.js";
-import { classesToMine, mineRegions, selectBands, thresholdAtStep } from "../src/stages/regions.js";
+import {
+  classesToMine,
+  maxOverBands,
+  mineRegions,
+  selectBands,
+  thresholdAtStep,
+} from "../src/stages/regions.js";
 import { readDone, stepDir } from "../src/stages/run-dir.js";
 import { computeSaliencyMaps, readSaliencyMap } from "../src/stages/saliency.js";
 import { defaultConfig } from "../src/util/config.js";
@@ -98,9 +104,7 @@ async function main(): Promise<void> {
           ? (await readIndexedPng(join(stepDir(RUN_DIR, t - 1), "erase", `${item.id}.png`))).indices
           : undefined;
       const n = record.width * record.height;
-      const maxCam = new Float32Array(n);
-      for (let i = 0; i < cams.length; i++) maxCam[i % n] = Math.max(maxCam[i % n], cams[i]);
-      perStep.push({ record, cams, erased, maxCam });
+      perStep.push({ record, cams, erased, maxCam: maxOverBands(cams, n) });
     }
     const { width, height } = perStep[0].record;
     const n = width * height;

@@ -160,3 +160,14 @@ test("saliency gating drops a later step's mined pixels where the image is not s
   );
   assert.deepEqual(r.cls, Uint8Array.of(8, 8, 12, 0), "the input is not modified");
 });
+
+test("maxOverBands: each pixel's strongest CAM over the bands, and whole bands only", async () => {
+  const { maxOverBands } = await import("../src/stages/regions.js");
+  // Two bands of three pixels: max(0.1, 0.7), max(0.9, 0.2), max(0, 0.3).
+  assert.deepEqual(
+    Array.from(maxOverBands(Float32Array.of(0.1, 0.9, 0, 0.7, 0.2, 0.3), 3), (v) => +v.toFixed(2)),
+    [0.7, 0.9, 0.3],
+  );
+  assert.deepEqual(maxOverBands(new Float32Array(0), 2), new Float32Array(2), "no bands: zeros");
+  assert.throws(() => maxOverBands(new Float32Array(5), 3), /not whole bands of 3 pixels/);
+});

@@ -13,6 +13,7 @@ import { extractCams, CamStore, type CamOptions } from "./cam.js";
 import {
   accumulateErase,
   classesToMine,
+  maxOverBands,
   mineRegions,
   selectBands,
   thresholdAtStep,
@@ -243,13 +244,9 @@ export async function loadStepRegions(
   const n = record.width * record.height;
   const cls = (await readIndexedPng(join(regionsDir(runDir, t), `${id}.png`))).indices;
   const value = new Float32Array(n);
-  const maxCam = new Float32Array(n);
+  const maxCam = maxOverBands(cams, n);
   record.labels.forEach((c, k) => {
-    for (let i = 0; i < n; i++) {
-      const v = cams[k * n + i];
-      if (v > maxCam[i]) maxCam[i] = v;
-      if (cls[i] === c) value[i] = v;
-    }
+    for (let i = 0; i < n; i++) if (cls[i] === c) value[i] = cams[k * n + i];
   });
   for (let i = 0; i < n; i++) if (cls[i] === 255) value[i] = maxCam[i];
   return { cls, value, maxCam, width: record.width, height: record.height };

@@ -150,6 +150,15 @@ export function camBackground(maxCam: Float32Array, scale = 1): Float32Array {
   return out;
 }
 
+/** Each pixel's strongest CAM over a stack of bands (band k at cams[k·n … k·n + n)), 0 where there are none. */
+export function maxOverBands(cams: Float32Array, n: number): Float32Array {
+  if (cams.length % n)
+    throw new Error(`maxOverBands: ${cams.length} values are not whole bands of ${n} pixels`);
+  const out = new Float32Array(n);
+  for (let off = 0; off < cams.length; off += n) maxInto(out, cams.subarray(off, off + n));
+  return out;
+}
+
 /** Elementwise maximum into acc (for the max CAM over steps). */
 export function maxInto(acc: Float32Array, v: Float32Array): void {
   for (let i = 0; i < acc.length; i++) if (v[i] > acc[i]) acc[i] = v[i];
