@@ -14,7 +14,12 @@ import { completedSteps } from "../src/stages/mine.js";
 import { makePseudoLabels, needsSaliency } from "../src/stages/pseudo-labels.js";
 import { computeSaliencyMaps, readSaliencyMap } from "../src/stages/saliency.js";
 import { readJson, writeJson } from "../src/stages/run-dir.js";
-import { imageLevelScores, trainSegmentation, type SegmentationConfig } from "../src/stages/train-seg.js";
+import {
+  imageLevelScores,
+  pslScoreStepOf,
+  trainSegmentation,
+  type SegmentationConfig,
+} from "../src/stages/train-seg.js";
 import { CRF_DEFAULTS } from "../src/postprocess/crf.js";
 import { parseSets } from "../src/cli/args.js";
 import { applyOverrides, defaultConfig } from "../src/util/config.js";
@@ -94,9 +99,10 @@ async function main(): Promise<void> {
   const seed = Number(process.env.BENCH_SEG_SEED ?? 0);
   const suffix = `${RUN_SUFFIX}${PSEUDO_SUFFIX}${PSL_STEP_SET ? `-psl-step${PSL_STEP_SET}` : ""}${seed ? `-seed${seed}` : ""}`;
   const qDir = join(RUN_DIR, `quality${suffix}`);
-  // BENCH_PSL_STEP=t takes PSL's image-level scores from step t's classifier (default: the last step's,
-  // as the pipeline does); rows go to their own folder and files (…-psl-step<t>).
-  const pslStep = PSL_STEP_SET ? Number(PSL_STEP_SET) : steps[steps.length - 1];
+  // BENCH_PSL_STEP=t takes PSL's image-level scores from step t's classifier (default: the step
+  // segmentation.pslScoreStep picks, as the pipeline does); rows go to their own folder and files
+  // (…-psl-step<t>).
+  const pslStep = PSL_STEP_SET ? Number(PSL_STEP_SET) : pslScoreStepOf(steps, SEG.pslScoreStep);
   if (!steps.includes(pslStep))
     throw new Error(`BENCH_PSL_STEP=${pslStep}: no such finished step in ${RUN_DIR}`);
   const pslClassifier = join(RUN_DIR, "steps", String(pslStep), "classifier");

@@ -61,6 +61,9 @@ test("the whole pipeline runs, resumes as a no-op, and leaves the dataset untouc
     "eval/val.json",
   ])
     assert.ok(existsSync(join(runDir, p)), p);
+  // PSL's image-level scores come from step 1's classifier by default (segmentation.pslScoreStep).
+  assert.ok(existsSync(join(runDir, "psl-scores-step1.json")), "psl-scores-step1.json");
+  assert.ok(!existsSync(join(runDir, "psl-scores-step2.json")), "no scores from step 2's classifier");
   // The run records the device it resolved ("auto" is CPU on a machine without CUDA).
   const device = JSON.parse(readFileSync(join(runDir, "device.json"), "utf8"));
   assert.equal(device.setting, config.device);

@@ -12,7 +12,7 @@ test("pslScoreStepOf picks the first or the last finished step, and needs one", 
 });
 
 test("segmentation.pslScoreStep is validated", () => {
-  assert.equal(defaultConfig().segmentation.pslScoreStep, "last");
+  assert.equal(defaultConfig().segmentation.pslScoreStep, "first");
   assert.equal(
     validateConfig({ segmentation: { pslScoreStep: "first" } }).segmentation.pslScoreStep,
     "first",

@@ -123,8 +123,8 @@ export interface SegmentationConfig extends TrainingConfig {
   pslMinConfidence: number;
   /**
    * Which erasing step's classifier gives PSL its image-level scores: "first" (trained on the photos as
-   * they are) or "last" (fine-tuned on erased images, which on un-erased photos scores its classes low:
-   * README "Results").
+   * they are; the default) or "last" (fine-tuned on erased images, which on the un-erased photos PSL
+   * sees scores its classes low and so all but prohibits them: README "Results", bench:psl-scores).
    */
   pslScoreStep: "first" | "last";
 }
@@ -230,7 +230,7 @@ export function defaultConfig(): Config {
       psl: true,
       pslLambda: 1.0,
       pslMinConfidence: 0.0,
-      pslScoreStep: "last",
+      pslScoreStep: "first",
     },
     crf: { enabled: false, iterations: 10, w1: 4, thetaAlpha: 67, thetaBeta: 3, w2: 3, thetaGamma: 3 },
     eval: { headlineClasses: [] },
