@@ -10,10 +10,10 @@ import { engineInfo } from "../src/engine/ops.js";
 import { imageSize } from "../src/data/image.js";
 import { Segmenter } from "../src/segmenter.js";
 import { evaluateSegmenter, type EvaluationResult } from "../src/stages/evaluate.js";
-import { completedSteps } from "../src/stages/mine.js";
+import { completedSteps, type StepSummary } from "../src/stages/mine.js";
 import { makePseudoLabels, needsSaliency } from "../src/stages/pseudo-labels.js";
 import { computeSaliencyMaps, readSaliencyMap } from "../src/stages/saliency.js";
-import { readJson, writeJson } from "../src/stages/run-dir.js";
+import { readDone, readJson, stepDir, writeJson } from "../src/stages/run-dir.js";
 import {
   imageLevelScores,
   pslScoreStepOf,
@@ -25,6 +25,7 @@ import { parseSets } from "../src/cli/args.js";
 import { applyOverrides, defaultConfig } from "../src/util/config.js";
 import { writeFileAtomicSync } from "../src/util/fs.js";
 import { writeBenchResults } from "./common.js";
+import { setupDifferences, twoSeedFields, type SeedResult, type TwoSeedFields } from "./two-seed.js";
 import { CLASSIFIER, ERASING, fmt, HEADLINE_CLASSES, HEADLINE_LABEL, loadProtocol, RUN_DIR } from "./voc.js";
 
 // BENCH_PSEUDO="background=both-multiclass,bgThreshold=0.3" trains the pseudo-label rows on other
@@ -97,7 +98,8 @@ async function main(): Promise<void> {
   // BENCH_SEG_SEED=n retrains rows with another segmentation seed, in their own folder and result files,
   // to see how much one row varies from run to run.
   const seed = Number(process.env.BENCH_SEG_SEED ?? 0);
-  const suffix = `${RUN_SUFFIX}${PSEUDO_SUFFIX}${PSL_STEP_SET ? `-psl-step${PSL_STEP_SET}` : ""}${seed ? `-seed${seed}` : ""}`;
+  const variant = `${RUN_SUFFIX}${PSEUDO_SUFFIX}${PSL_STEP_SET ? `-psl-step${PSL_STEP_SET}` : ""}`;
+  const suffix = `${variant}${seed ? `-seed${seed}` : ""}`;
   const qDir = join(RUN_DIR, `quality${suffix}`);
   // BENCH_PSL_STEP=t takes PSL's image-level scores from step t's classifier (default: the step
   // segmentation.pslScoreStep picks, as the pipeline does); rows go to their own folder and files
@@ -131,11 +133,16 @@ async function main(): Promise<void> {
       pseudo_labels: PSEUDO,
       saliency: SALIENCY,
       erasing_steps: steps,
+      // The settings each step was actually mined with (null: not recorded), so seeds of two
+      // differently-mined runs are never averaged.
+      erasing: steps.map((t) => readDone<StepSummary>(stepDir(RUN_DIR, t)).mining ?? null),
+      psl_score_step: pslStep,
       rows: results,
       rows_not_measured: rows.filter((r) => !byName.has(r.name)).map((r) => r.name),
       ratio_to_fully_supervised_7class: best && fs ? best.miou7 / fs.miou7 : null,
-      ...(PSEUDO_SET || OTHER_RUN ? {} : twoSeedSummary(results, seed)),
     };
+    const summary = twoSeedSummary(variant, seed, { ...result, rows: results });
+    Object.assign(result, summary);
     const md = [
       "# Segmentation quality",
       "",
@@ -154,12 +161,18 @@ async function main(): Promise<void> {
       result.ratio_to_fully_supervised_7class !== null
         ? `AE + PSL (+CRF) reaches ${(result.ratio_to_fully_supervised_7class * 100).toFixed(0)}% of the fully-supervised ${HEADLINE_LABEL} mIoU (paper: 55.0 / 67.6 = 81%).`
         : "",
+      summary.ws_fs_ratio_crf !== undefined
+        ? `Two-seed means (seeds 0 and 1, same setup): AE + PSL + CRF ÷ fully supervised + CRF = ${summary.ws_fs_ratio_crf.toFixed(3)}.`
+        : "",
+      summary.ae3_minus_ae1 !== undefined
+        ? `Two-seed means: AE-3 − AE-1 = ${(summary.ae3_minus_ae1 * 100).toFixed(1)} points.`
+        : "",
       "",
     ].join("\n");
     writeBenchResults(`quality${suffix}`, result, md);
-    // quality.json carries the two-seed means whichever seed finished last.
-    if (!PSEUDO_SET && !OTHER_RUN && seed !== 0 && result.ws_fs_ratio_crf !== undefined)
-      patchSeedZero(result);
+    // The seed-0 file (quality.json for the default) carries the two-seed means whichever seed
+    // finished last.
+    if (seed === 1) patchSeedZero(variant, summary);
   };
   for (const row of rows) {
     const modelDir = join(qDir, row.model);
@@ -239,42 +252,36 @@ async function main(): Promise<void> {
   report();
 }
 
-type ResultRow = { name: string; miou7: number };
-const RESULTS_DIR = join(RUN_DIR, "..", "..", "bench", "results");
+const RESULTS_DIR = join(packageRoot, "bench", "results");
 
 /**
- * Issue #11's two-seed fields, once seed 0 (quality.json) and seed 1 (quality-seed1.json) both have the
- * rows: ws_fs_ratio_crf = mean(AE + PSL + CRF) ÷ mean(fully supervised + CRF), ae3_minus_ae1 = mean(AE-3)
- * − mean(AE-1), 7-class mIoU; absent while a row is missing.
+ * Issue #11's two-seed fields (bench/two-seed.ts) of this variant, from this seed's result and the other
+ * seed's file (seed 0: quality<variant>.json, seed 1: quality<variant>-seed1.json); {} for other seeds,
+ * while the other file is missing, or when the two measured different setups (said on stderr).
  */
-function twoSeedSummary(
-  rows: ResultRow[],
-  seed: number,
-): { ws_fs_ratio_crf?: number; ae3_minus_ae1?: number } {
-  const otherFile = join(RESULTS_DIR, seed === 0 ? "quality-seed1.json" : "quality.json");
-  if (seed > 1 || !existsSync(otherFile)) return {};
-  const other = (readJson<{ rows?: ResultRow[] }>(otherFile).rows ?? []) as ResultRow[];
-  const mean = (name: string): number | null => {
-    const a = rows.find((r) => r.name === name);
-    const b = other.find((r) => r.name === name);
-    return a && b ? (a.miou7 + b.miou7) / 2 : null;
-  };
-  const ws = mean("ae-psl-crf");
-  const fs = mean("fully-supervised-crf");
-  const ae3 = mean("ae-3");
-  const ae1 = mean("ae-1");
-  return {
-    ...(ws !== null && fs ? { ws_fs_ratio_crf: ws / fs } : {}),
-    ...(ae3 !== null && ae1 !== null ? { ae3_minus_ae1: ae3 - ae1 } : {}),
-  };
+function twoSeedSummary(variant: string, seed: number, current: SeedResult): TwoSeedFields {
+  if (seed > 1) return {};
+  const otherFile = join(RESULTS_DIR, `quality${variant}${seed === 0 ? "-seed1" : ""}.json`);
+  if (!existsSync(otherFile)) return {};
+  const other = readJson<SeedResult>(otherFile);
+  other.rows ??= [];
+  const differ = setupDifferences(current, other);
+  if (differ.length) {
+    console.error(
+      `bench:quality: ${basename(otherFile)} measured another setup (${differ.join(", ")}): no two-seed means`,
+    );
+    return {};
+  }
+  return twoSeedFields(current, other);
 }
 
-function patchSeedZero(summary: { ws_fs_ratio_crf?: number; ae3_minus_ae1?: number }): void {
-  const file = join(RESULTS_DIR, "quality.json");
+function patchSeedZero(variant: string, summary: TwoSeedFields): void {
+  const file = join(RESULTS_DIR, `quality${variant}.json`);
   if (!existsSync(file)) return;
   const q = readJson<Record<string, unknown>>(file);
-  if (summary.ws_fs_ratio_crf !== undefined) q.ws_fs_ratio_crf = summary.ws_fs_ratio_crf;
-  if (summary.ae3_minus_ae1 !== undefined) q.ae3_minus_ae1 = summary.ae3_minus_ae1;
+  delete q.ws_fs_ratio_crf;
+  delete q.ae3_minus_ae1;
+  Object.assign(q, summary);
   writeFileAtomicSync(file, JSON.stringify(q, null, 2) + "\n");
 }
 
