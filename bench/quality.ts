@@ -108,6 +108,9 @@ async function main(): Promise<void> {
   if (!steps.includes(pslStep))
     throw new Error(`BENCH_PSL_STEP=${pslStep}: no such finished step in ${RUN_DIR}`);
   const pslClassifier = join(RUN_DIR, "steps", String(pslStep), "classifier");
+  // The settings each step was actually mined with (null: not recorded), so seeds of two
+  // differently-mined runs are never averaged; read once, the steps do not change during the run.
+  const mining = steps.map((t) => readDone<StepSummary>(stepDir(RUN_DIR, t)).mining ?? null);
   const results: Array<{
     name: string;
     miou: number;
@@ -133,15 +136,13 @@ async function main(): Promise<void> {
       pseudo_labels: PSEUDO,
       saliency: SALIENCY,
       erasing_steps: steps,
-      // The settings each step was actually mined with (null: not recorded), so seeds of two
-      // differently-mined runs are never averaged.
-      erasing: steps.map((t) => readDone<StepSummary>(stepDir(RUN_DIR, t)).mining ?? null),
+      erasing: mining,
       psl_score_step: pslStep,
       rows: results,
       rows_not_measured: rows.filter((r) => !byName.has(r.name)).map((r) => r.name),
       ratio_to_fully_supervised_7class: best && fs ? best.miou7 / fs.miou7 : null,
     };
-    const summary = twoSeedSummary(variant, seed, { ...result, rows: results });
+    const summary = twoSeedSummary(variant, seed, result);
     Object.assign(result, summary);
     const md = [
       "# Segmentation quality",
