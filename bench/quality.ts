@@ -25,7 +25,13 @@ import { parseSets } from "../src/cli/args.js";
 import { applyOverrides, defaultConfig } from "../src/util/config.js";
 import { writeFileAtomicSync } from "../src/util/fs.js";
 import { writeBenchResults } from "./common.js";
-import { setupDifferences, twoSeedFields, type SeedResult, type TwoSeedFields } from "./two-seed.js";
+import {
+  setupDifferences,
+  TWO_SEED_FIELDS,
+  twoSeedFields,
+  type SeedResult,
+  type TwoSeedFields,
+} from "./two-seed.js";
 import { CLASSIFIER, ERASING, fmt, HEADLINE_CLASSES, HEADLINE_LABEL, loadProtocol, RUN_DIR } from "./voc.js";
 
 // BENCH_PSEUDO="background=both-multiclass,bgThreshold=0.3" trains the pseudo-label rows on other
@@ -47,9 +53,19 @@ const RUN_SUFFIX = OTHER_RUN ? `-run-${basename(RUN_DIR).replace(/[^A-Za-z0-9.]+
 const PSL_STEP_SET = process.env.BENCH_PSL_STEP?.trim() ?? "";
 const PSEUDO_SUFFIX = PSEUDO_SET ? `-pl-${PSEUDO_SET.replace(/[^A-Za-z0-9.]+/g, "-")}` : "";
 // The default segmentation settings, 2 epochs unless BENCH_SEG_EPOCHS says otherwise; PSL per row.
+// BENCH_SEG="pslMinConfidence=0.5" trains the rows on other segmentation settings (--set style,
+// validated like the CLI's), in their own folder and result files (quality-seg-<settings>…).
+const SEG_SET = process.env.BENCH_SEG?.trim() ?? "";
+const SEG_SUFFIX = SEG_SET ? `-seg-${SEG_SET.replace(/[^A-Za-z0-9.]+/g, "-")}` : "";
 const SALIENCY = defaultConfig().saliency;
 const SEG: SegmentationConfig = {
-  ...defaultConfig().segmentation,
+  ...applyOverrides(
+    defaultConfig(),
+    parseSets(
+      SEG_SET.split(",").filter((kv) => kv.trim()),
+      "bench:quality (BENCH_SEG)",
+    ).map(([k, v]): [string, string] => [`segmentation.${k}`, v.trim()]),
+  ).segmentation,
   epochs: Number(process.env.BENCH_SEG_EPOCHS ?? 2),
   psl: false,
 };
@@ -89,6 +105,10 @@ async function main(): Promise<void> {
     ...[2, 3, 4]
       .filter((t) => steps.includes(t))
       .map((t) => ({ name: `ae-${t}`, steps: upTo(t), psl: false, crf: false, model: `ae-${t}` })),
+    // AE-3 without PSL, with CRF: beside ae-psl-crf it says what PSL adds once both get the CRF.
+    ...(steps.includes(3)
+      ? [{ name: "ae-3-crf", steps: upTo(3), psl: false, crf: true, model: "ae-3" }]
+      : []),
     { name: "ae-psl", steps, psl: true, crf: false, model: "ae-psl" },
     { name: "ae-psl-crf", steps, psl: true, crf: true, model: "ae-psl" },
     { name: "fully-supervised", steps: null, psl: false, crf: false, model: "fully-supervised" },
@@ -98,7 +118,7 @@ async function main(): Promise<void> {
   // BENCH_SEG_SEED=n retrains rows with another segmentation seed, in their own folder and result files,
   // to see how much one row varies from run to run.
   const seed = Number(process.env.BENCH_SEG_SEED ?? 0);
-  const variant = `${RUN_SUFFIX}${PSEUDO_SUFFIX}${PSL_STEP_SET ? `-psl-step${PSL_STEP_SET}` : ""}`;
+  const variant = `${RUN_SUFFIX}${PSEUDO_SUFFIX}${SEG_SUFFIX}${PSL_STEP_SET ? `-psl-step${PSL_STEP_SET}` : ""}`;
   const suffix = `${variant}${seed ? `-seed${seed}` : ""}`;
   const qDir = join(RUN_DIR, `quality${suffix}`);
   // BENCH_PSL_STEP=t takes PSL's image-level scores from step t's classifier (default: the step
@@ -126,8 +146,10 @@ async function main(): Promise<void> {
     const fs = byName.get("fully-supervised-crf") ?? byName.get("fully-supervised");
     const best = byName.get("ae-psl-crf") ?? byName.get("ae-psl");
     const info = engineInfo();
+    // BENCH_ROWS goes into the command only when this run measured every row in the file: rows read
+    // back from earlier runs need the full command to be reproduced from a fresh clone.
     const result = {
-      command: `${OTHER_RUN ? `AEPSL_BENCH_RUN=${RUN_DIR} ` : ""}${PSEUDO_SET ? `BENCH_PSEUDO=${PSEUDO_SET} ` : ""}${PSL_STEP_SET ? `BENCH_PSL_STEP=${PSL_STEP_SET} ` : ""}${seed ? `BENCH_SEG_SEED=${seed} ` : ""}${only ? `BENCH_ROWS=${only.join(",")} ` : ""}npm run bench:quality`,
+      command: `${OTHER_RUN ? `AEPSL_BENCH_RUN=${RUN_DIR} ` : ""}${PSEUDO_SET ? `BENCH_PSEUDO=${PSEUDO_SET} ` : ""}${SEG_SET ? `BENCH_SEG=${SEG_SET} ` : ""}${PSL_STEP_SET ? `BENCH_PSL_STEP=${PSL_STEP_SET} ` : ""}${seed ? `BENCH_SEG_SEED=${seed} ` : ""}${only && results.every((r) => only.includes(r.name)) ? `BENCH_ROWS=${only.join(",")} ` : ""}npm run bench:quality`,
       seed,
       date: new Date().toISOString(),
       machine: { threads: info.threads, torch: info.torchVersion },
@@ -148,7 +170,7 @@ async function main(): Promise<void> {
       "# Segmentation quality",
       "",
       `Train on ${p.train.length} images (image-level labels only, except fully-supervised rows), evaluate on the ${p.evaluation.length} train.txt images at original resolution.`,
-      `Segmentation: DeepLab-LargeFOV head on MobileNetV2 OS${SEG.outputStride}, ${SEG.epochs} epochs, ${SEG.cropSize} px crops, SGD ${SEG.lrBackbone}/${SEG.lrHead} poly. Pseudo-labels: ${PSEUDO_SET ? `the default configuration with ${PSEUDO_SET}` : "the default configuration"}, erasing steps ${steps.join(",")}${OTHER_RUN ? ` of ${RUN_DIR}` : ""} (background ${PSEUDO.background} < ${PSEUDO.bgThreshold}, regions gated at saliency ≥ ${PSEUDO.regionSaliency}, single-class salient fill ≥ ${PSEUDO.singleClassSaliency}; ${SALIENCY.detector} at ${SALIENCY.inputSize} px); PSL scores from step ${pslStep}'s classifier. ae-1 is the same network as cam-1step (step-1 regions).`,
+      `Segmentation: DeepLab-LargeFOV head on MobileNetV2 OS${SEG.outputStride}, ${SEG.epochs} epochs, ${SEG.cropSize} px crops, SGD ${SEG.lrBackbone}/${SEG.lrHead} poly${SEG_SET ? `, ${SEG_SET}` : ""}. Pseudo-labels: ${PSEUDO_SET ? `the default configuration with ${PSEUDO_SET}` : "the default configuration"}, erasing steps ${steps.join(",")}${OTHER_RUN ? ` of ${RUN_DIR}` : ""} (background ${PSEUDO.background} < ${PSEUDO.bgThreshold}, regions gated at saliency ≥ ${PSEUDO.regionSaliency}, single-class salient fill ≥ ${PSEUDO.singleClassSaliency}; ${SALIENCY.detector} at ${SALIENCY.inputSize} px); PSL scores from step ${pslStep}'s classifier. ae-1 is the same network as cam-1step (step-1 regions).`,
       "",
       `| row | mIoU (21) | mIoU (${HEADLINE_CLASSES.length}) | pixel acc. | seconds (incl. training) |`,
       "| --- | --- | --- | --- | --- |",
@@ -167,6 +189,9 @@ async function main(): Promise<void> {
         : "",
       summary.ae3_minus_ae1 !== undefined
         ? `Two-seed means: AE-3 − AE-1 = ${(summary.ae3_minus_ae1 * 100).toFixed(1)} points.`
+        : "",
+      summary.psl_gain !== undefined
+        ? `Two-seed means: PSL adds ${(summary.psl_gain * 100).toFixed(1)} points to AE-3${summary.psl_gain_crf !== undefined ? ` (${(summary.psl_gain_crf * 100).toFixed(1)} with CRF on both)` : ""}.`
         : "",
       "",
     ].join("\n");
@@ -280,8 +305,7 @@ function patchSeedZero(variant: string, summary: TwoSeedFields): void {
   const file = join(RESULTS_DIR, `quality${variant}.json`);
   if (!existsSync(file)) return;
   const q = readJson<Record<string, unknown>>(file);
-  delete q.ws_fs_ratio_crf;
-  delete q.ae3_minus_ae1;
+  for (const f of TWO_SEED_FIELDS) delete q[f];
   Object.assign(q, summary);
   writeFileAtomicSync(file, JSON.stringify(q, null, 2) + "\n");
 }

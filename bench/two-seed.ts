@@ -17,7 +17,14 @@ export interface TwoSeedFields {
   ws_fs_ratio_crf?: number;
   /** mean(AE-3) − mean(AE-1), 7-class mIoU. */
   ae3_minus_ae1?: number;
+  /** mean(AE-3 + PSL) − mean(AE-3): what PSL adds on the same pseudo-labels, 7-class mIoU. */
+  psl_gain?: number;
+  /** The same with dense CRF on both: mean(AE + PSL + CRF) − mean(AE-3 + CRF). */
+  psl_gain_crf?: number;
 }
+
+/** The two-seed field names, so a re-run can drop stale ones before writing the new ones. */
+export const TWO_SEED_FIELDS = ["ws_fs_ratio_crf", "ae3_minus_ae1", "psl_gain", "psl_gain_crf"] as const;
 
 /** JSON with object keys sorted, so key order does not make two equal setups differ. */
 function canonical(value: unknown): string {
@@ -59,8 +66,12 @@ export function twoSeedFields(a: SeedResult, b: SeedResult): TwoSeedFields {
   const fs = mean("fully-supervised-crf");
   const ae3 = mean("ae-3");
   const ae1 = mean("ae-1");
+  const psl = mean("ae-psl");
+  const ae3crf = mean("ae-3-crf");
   return {
     ...(ws !== null && fs ? { ws_fs_ratio_crf: ws / fs } : {}),
     ...(ae3 !== null && ae1 !== null ? { ae3_minus_ae1: ae3 - ae1 } : {}),
+    ...(psl !== null && ae3 !== null ? { psl_gain: psl - ae3 } : {}),
+    ...(ws !== null && ae3crf !== null ? { psl_gain_crf: ws - ae3crf } : {}),
   };
 }

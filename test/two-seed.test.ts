@@ -12,12 +12,14 @@ const setup = {
   psl_score_step: 1,
 };
 
-test("twoSeedFields: hand-computed means of AE + PSL + CRF ÷ fully supervised + CRF and AE-3 − AE-1", () => {
+test("twoSeedFields: hand-computed means of AE + PSL + CRF ÷ fully supervised + CRF, AE-3 − AE-1 and PSL's gain", () => {
   const seed0: SeedResult = {
     ...setup,
     rows: [
       { name: "ae-1", miou7: 0.5 },
       { name: "ae-3", miou7: 0.54 },
+      { name: "ae-3-crf", miou7: 0.53 },
+      { name: "ae-psl", miou7: 0.52 },
       { name: "ae-psl-crf", miou7: 0.56 },
       { name: "fully-supervised-crf", miou7: 0.65 },
     ],
@@ -27,6 +29,8 @@ test("twoSeedFields: hand-computed means of AE + PSL + CRF ÷ fully supervised +
     rows: [
       { name: "ae-1", miou7: 0.48 },
       { name: "ae-3", miou7: 0.5 },
+      { name: "ae-3-crf", miou7: 0.51 },
+      { name: "ae-psl", miou7: 0.5 },
       { name: "ae-psl-crf", miou7: 0.54 },
       { name: "fully-supervised-crf", miou7: 0.67 },
     ],
@@ -35,9 +39,14 @@ test("twoSeedFields: hand-computed means of AE + PSL + CRF ÷ fully supervised +
   // (0.56 + 0.54) / 2 = 0.55 over (0.65 + 0.67) / 2 = 0.66; (0.54 + 0.50) / 2 − (0.50 + 0.48) / 2 = 0.03.
   assert.ok(Math.abs(f.ws_fs_ratio_crf! - 0.55 / 0.66) < 1e-12);
   assert.ok(Math.abs(f.ae3_minus_ae1! - 0.03) < 1e-12);
+  // PSL's gain on the same pseudo-labels: (0.52 + 0.50) / 2 − 0.52 = −0.01; with CRF 0.55 − (0.53 + 0.51) / 2 = 0.03.
+  assert.ok(Math.abs(f.psl_gain! - -0.01) < 1e-12);
+  assert.ok(Math.abs(f.psl_gain_crf! - 0.03) < 1e-12);
   // A row one seed lacks leaves its field out.
   const partial = twoSeedFields(seed0, { ...seed1, rows: seed1.rows.filter((r) => r.name !== "ae-3") });
   assert.equal(partial.ae3_minus_ae1, undefined);
+  assert.equal(partial.psl_gain, undefined);
+  assert.ok(partial.psl_gain_crf !== undefined);
   assert.ok(partial.ws_fs_ratio_crf !== undefined);
 });
 
