@@ -16,6 +16,7 @@ import { computeSaliencyMaps, readSaliencyMap } from "../src/stages/saliency.js"
 import { readDone, readJson, stepDir, writeJson } from "../src/stages/run-dir.js";
 import {
   imageLevelScores,
+  pslNeedsScores,
   pslScoreStepOf,
   trainSegmentation,
   type SegmentationConfig,
@@ -226,7 +227,7 @@ async function main(): Promise<void> {
         saliency: async (item) => readSaliencyMap(salDir, item.id, await imageSize(item.imagePath)),
       });
     }
-    const scores = row.psl
+    const scores = pslNeedsScores({ ...SEG, psl: row.psl })
       ? await imageLevelScores(
           pslClassifier,
           p.train,

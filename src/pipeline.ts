@@ -14,7 +14,7 @@ import { completedSteps, runErasing } from "./stages/mine.js";
 import { makePseudoLabels, needsSaliency } from "./stages/pseudo-labels.js";
 import { computeSaliencyMaps, readSaliencyMap } from "./stages/saliency.js";
 import { isDone, readJson, stepDir, writeJson } from "./stages/run-dir.js";
-import { imageLevelScores, pslScoreStepOf, trainSegmentation } from "./stages/train-seg.js";
+import { imageLevelScores, pslNeedsScores, pslScoreStepOf, trainSegmentation } from "./stages/train-seg.js";
 import { defaultConfig, type Config } from "./util/config.js";
 import type { Logger } from "./util/log.js";
 import type { ProgressBar } from "./util/progress.js";
@@ -238,7 +238,7 @@ export async function runPipeline(
   const segDir = join(runDir, "segmentation");
   if (!isDone(segDir)) {
     const scoreStep = pslScoreStepOf(steps, config.segmentation.pslScoreStep);
-    const scores = config.segmentation.psl
+    const scores = pslNeedsScores(config.segmentation)
       ? await timed("psl-scores", () =>
           imageLevelScores(
             join(stepDir(runDir, scoreStep), "classifier"),

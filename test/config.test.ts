@@ -159,7 +159,7 @@ describe("validateConfig", () => {
 
   it("lists every key for help", () => {
     const keys = configKeys();
-    assert.equal(keys.length, 62);
+    assert.equal(keys.length, 63);
     assert.ok(keys.some((k) => k.key === "device" && k.default === "auto"));
     assert.ok(keys.some((k) => k.key === "pseudoLabels.camBgThreshold" && k.default === null));
     assert.ok(keys.some((k) => k.key === "saliency.detector" && k.default === "u2netp"));

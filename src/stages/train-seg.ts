@@ -42,20 +42,29 @@ export function pslOnlineLabel(probs: Tensor, classWeights: Tensor, minConfidenc
     const [n, c] = classWeights.shape;
     const weighted = probs.mul(classWeights.reshape([n, c, 1, 1]));
     const { values, indices } = weighted.max(1);
-    return minConfidence > 0 ? where(values.lt(minConfidence), IGNORE_INDEX, indices) : indices;
+    // where() with a number operand promotes to float; cross-entropy needs int64 targets.
+    return minConfidence > 0 ? where(values.lt(minConfidence), IGNORE_INDEX, indices).to("int64") : indices;
   });
 }
 
-/** Class weights of one image for PSL: [1, s_1 … s_K] with s_c = 0 for classes not in the label. */
+/**
+ * Class weights of one image for PSL: [1, s_1 … s_K] with s_c = 0 for classes not in the label; without
+ * scores (segmentation.pslClassWeights "labels") every labelled class weighs 1.
+ */
 export function pslClassWeights(
   labels: readonly number[],
-  scores: ArrayLike<number>,
+  scores: ArrayLike<number> | null,
   numClasses: number,
 ): Float32Array {
   const w = new Float32Array(numClasses);
   w[0] = 1;
-  for (const c of labels) w[c] = scores[c - 1];
+  for (const c of labels) w[c] = scores ? scores[c - 1] : 1;
   return w;
+}
+
+/** Whether PSL needs the classifier's image-level scores under this configuration. */
+export function pslNeedsScores(cfg: SegmentationConfig): boolean {
+  return cfg.psl && cfg.pslClassWeights === "scores";
 }
 
 /** The erasing step whose classifier scores the images for PSL (segmentation.pslScoreStep). */
@@ -128,7 +137,7 @@ export interface TrainSegmentationOptions {
   palette: Uint8Array;
   /** Folder of label PNGs (<id>.png: pseudo-labels), or "ground-truth" for the fully-supervised bound. */
   labels: string | "ground-truth";
-  /** Image-level scores per id (needed when config.psl). */
+  /** Image-level scores per id (needed when PSL weighs classes by scores: pslNeedsScores). */
   scores?: Map<string, number[]>;
   config: SegmentationConfig;
   seed: number;
@@ -139,7 +148,8 @@ export interface TrainSegmentationOptions {
 
 export async function trainSegmentation(o: TrainSegmentationOptions): Promise<TrainingResult> {
   const cfg = o.config;
-  if (cfg.psl && !o.scores) throw new Error("train-seg: PSL needs the classifier's image-level scores");
+  if (pslNeedsScores(cfg) && !o.scores)
+    throw new Error("train-seg: PSL needs the classifier's image-level scores");
   const items = o.items.filter((it) => (o.labels === "ground-truth" ? !!it.maskPath : true));
   manualSeed(o.seed);
   const model = new DeepLabLargeFov({ numClasses: o.numClasses, outputStride: cfg.outputStride });
@@ -170,7 +180,8 @@ export async function trainSegmentation(o: TrainSegmentationOptions): Promise<Tr
           { scale: cfg.scaleRange, crop: cfg.cropSize, fill },
           rng,
         );
-        const scores = o.scores?.get(item.id) ?? [];
+        const scores = pslNeedsScores(cfg) ? o.scores!.get(item.id) : null;
+        if (scores === undefined) throw new Error(`train-seg: no PSL image-level score for ${item.id}`);
         return {
           image: aug.image,
           label: aug.labels![0].data,

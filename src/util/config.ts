@@ -127,6 +127,12 @@ export interface SegmentationConfig extends TrainingConfig {
    * sees scores its classes low and so all but prohibits them: README "Results", bench:psl-scores).
    */
   pslScoreStep: "first" | "last";
+  /**
+   * PSL's weight for each tagged class: "scores" (the paper: the classifier's image-level score, so a
+   * class scored low loses its pixels to the background, weighted 1) or "labels" (1 for every tagged
+   * class: prohibition of the untagged ones only).
+   */
+  pslClassWeights: "scores" | "labels";
 }
 
 export interface CrfConfig {
@@ -231,6 +237,7 @@ export function defaultConfig(): Config {
       pslLambda: 1.0,
       pslMinConfidence: 0.0,
       pslScoreStep: "first",
+      pslClassWeights: "scores",
     },
     crf: { enabled: false, iterations: 10, w1: 4, thetaAlpha: 67, thetaBeta: 3, w2: 3, thetaGamma: 3 },
     eval: { headlineClasses: [] },
@@ -438,6 +445,7 @@ const SCHEMA: SchemaOf<Config> = {
     pslLambda: nonNegative,
     pslMinConfidence: fraction,
     pslScoreStep: oneOf("first", "last"),
+    pslClassWeights: oneOf("scores", "labels"),
   },
   crf: {
     enabled: boolean,
