@@ -188,6 +188,9 @@ async function main(): Promise<void> {
       summary.ws_fs_ratio_crf !== undefined
         ? `Two-seed means (seeds 0 and 1, same setup): AE + PSL + CRF ÷ fully supervised + CRF = ${summary.ws_fs_ratio_crf.toFixed(3)}.`
         : "",
+      summary.ae3_fs_ratio_crf !== undefined
+        ? `Two-seed means: AE-3 + CRF (no PSL, the default) ÷ fully supervised + CRF = ${summary.ae3_fs_ratio_crf.toFixed(3)}.`
+        : "",
       summary.ae3_minus_ae1 !== undefined
         ? `Two-seed means: AE-3 − AE-1 = ${(summary.ae3_minus_ae1 * 100).toFixed(1)} points.`
         : "",

@@ -15,6 +15,8 @@ export interface SeedResult {
 export interface TwoSeedFields {
   /** mean(AE + PSL + CRF) ÷ mean(fully supervised + CRF), 7-class mIoU. */
   ws_fs_ratio_crf?: number;
+  /** mean(AE-3 + CRF) ÷ mean(fully supervised + CRF): the same ratio without PSL (the default). */
+  ae3_fs_ratio_crf?: number;
   /** mean(AE-3) − mean(AE-1), 7-class mIoU. */
   ae3_minus_ae1?: number;
   /** mean(AE-3 + PSL) − mean(AE-3): what PSL adds on the same pseudo-labels, 7-class mIoU. */
@@ -24,7 +26,13 @@ export interface TwoSeedFields {
 }
 
 /** The two-seed field names, so a re-run can drop stale ones before writing the new ones. */
-export const TWO_SEED_FIELDS = ["ws_fs_ratio_crf", "ae3_minus_ae1", "psl_gain", "psl_gain_crf"] as const;
+export const TWO_SEED_FIELDS = [
+  "ws_fs_ratio_crf",
+  "ae3_fs_ratio_crf",
+  "ae3_minus_ae1",
+  "psl_gain",
+  "psl_gain_crf",
+] as const;
 
 /** JSON with object keys sorted, so key order does not make two equal setups differ. */
 function canonical(value: unknown): string {
@@ -70,6 +78,7 @@ export function twoSeedFields(a: SeedResult, b: SeedResult): TwoSeedFields {
   const ae3crf = mean("ae-3-crf");
   return {
     ...(ws !== null && fs ? { ws_fs_ratio_crf: ws / fs } : {}),
+    ...(ae3crf !== null && fs ? { ae3_fs_ratio_crf: ae3crf / fs } : {}),
     ...(ae3 !== null && ae1 !== null ? { ae3_minus_ae1: ae3 - ae1 } : {}),
     ...(psl !== null && ae3 !== null ? { psl_gain: psl - ae3 } : {}),
     ...(ws !== null && ae3crf !== null ? { psl_gain_crf: ws - ae3crf } : {}),

@@ -188,7 +188,7 @@ describe("applyOverrides", () => {
       "erasing.retrain": "imagenet",
       "data.dir": "/data/voc",
       "data.evalSplit": "val",
-      "segmentation.psl": "false",
+      "segmentation.psl": "true",
       seed: "42",
     });
     assert.equal(c.classifier.epochs, 3);
@@ -200,7 +200,7 @@ describe("applyOverrides", () => {
     assert.equal(c.erasing.retrain, "imagenet");
     assert.equal(c.data.dir, "/data/voc");
     assert.equal(c.data.evalSplit, "val");
-    assert.equal(c.segmentation.psl, false);
+    assert.equal(c.segmentation.psl, true);
     assert.equal(c.seed, 42);
     assert.equal(base.classifier.epochs, 5, "the input config is not changed");
   });

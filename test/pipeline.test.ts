@@ -35,6 +35,8 @@ const config = applyOverrides(defaultConfig(), [
   ["erasing.stopMapRatio", "0"],
   // A one-epoch classifier rarely scores ≥ 0.8 on erased images; the gate has its own unit test.
   ["erasing.minScore", "0"],
+  // PSL is off by default; on here so the whole path (image-level scores, online label) runs.
+  ["segmentation.psl", "true"],
   ["segmentation.epochs", "1"],
   ["segmentation.cropSize", "96"],
   ["segmentation.batchSize", "4"],

@@ -43,8 +43,8 @@ test("pslOnlineLabel: scores decide between background and a low-scored class; m
   assert.deepEqual(run(pslClassWeights([1, 3], null, 4), 0.35), [3, 255, 1]);
 });
 
-test("segmentation.pslClassWeights: default scores, validated, and only scores need the classifier", () => {
-  const seg = defaultConfig().segmentation;
+test("segmentation.pslClassWeights: default scores, validated, and only PSL with scores needs the classifier", () => {
+  const seg = { ...defaultConfig().segmentation, psl: true };
   assert.equal(seg.pslClassWeights, "scores");
   assert.equal(pslNeedsScores(seg), true);
   assert.equal(pslNeedsScores({ ...seg, pslClassWeights: "labels" }), false);

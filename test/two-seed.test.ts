@@ -42,6 +42,8 @@ test("twoSeedFields: hand-computed means of AE + PSL + CRF ÷ fully supervised +
   // PSL's gain on the same pseudo-labels: (0.52 + 0.50) / 2 − 0.52 = −0.01; with CRF 0.55 − (0.53 + 0.51) / 2 = 0.03.
   assert.ok(Math.abs(f.psl_gain! - -0.01) < 1e-12);
   assert.ok(Math.abs(f.psl_gain_crf! - 0.03) < 1e-12);
+  // Without PSL: (0.53 + 0.51) / 2 = 0.52 over 0.66.
+  assert.ok(Math.abs(f.ae3_fs_ratio_crf! - 0.52 / 0.66) < 1e-12);
   // A row one seed lacks leaves its field out.
   const partial = twoSeedFields(seed0, { ...seed1, rows: seed1.rows.filter((r) => r.name !== "ae-3") });
   assert.equal(partial.ae3_minus_ae1, undefined);
