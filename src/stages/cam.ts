@@ -32,11 +32,27 @@ export interface ImageCams {
   cams: Float32Array;
   /** sigmoid image-level score of every foreground class (index c − 1), from the native-scale pass. */
   scores: Float32Array;
+  /** The scales averaged, when fewer than configured (see computeCams' `fullScales`). */
+  scales?: number[];
 }
 
-/** Multi-scale (+flip) CAMs of the given classes for one image. */
-export function computeCams(model: CamClassifier, img: RgbImage, labels: number[], o: CamOptions): ImageCams {
+/**
+ * Multi-scale (+flip) CAMs of the given classes for one image. With `fullScales`, the other scales run only
+ * if it accepts the native-scale scores: a later erasing step mines nothing in an image whose classes all
+ * fall below the score gate, so its CAMs there need not be multi-scale (the native-scale pass is under a
+ * third of the cost of scales 1, 0.5 and 1.5).
+ */
+export function computeCams(
+  model: CamClassifier,
+  img: RgbImage,
+  labels: number[],
+  o: CamOptions,
+  fullScales?: (scores: Float32Array) => boolean,
+): ImageCams {
   const { width, height } = img;
+  // The scores come from scale 1, or from the first scale when 1 is not among them.
+  const native = o.scales.includes(1) ? 1 : o.scales[0];
+  const used: number[] = [];
   return noGrad(() =>
     tidy(() => {
       const idx = tensor(BigInt64Array.from(labels.map((c) => BigInt(c - 1))), [labels.length], "int64");
@@ -57,7 +73,11 @@ export function computeCams(model: CamClassifier, img: RgbImage, labels: number[
           const up = interpolate(maps.indexSelect(1, idx), [height, width], "bilinear", false);
           sum = sum ? sum.add(up) : up;
         }
-        if (s === o.scales[0] || s === 1) scores = logits.sigmoid().mean(0).toArray() as Float32Array;
+        used.push(s);
+        if (s === native) {
+          scores = logits.sigmoid().mean(0).toArray() as Float32Array;
+          if (fullScales && !fullScales(scores)) break;
+        }
       }
       const cams = sum
         ? (sum
@@ -65,7 +85,8 @@ export function computeCams(model: CamClassifier, img: RgbImage, labels: number[
             .div(sum.squeeze(0).amax([1, 2], true).add(1e-5))
             .toArray() as Float32Array)
         : new Float32Array(0);
-      return { width, height, labels, cams, scores: scores! };
+      const partial = used.length < o.scales.length ? { scales: used } : {};
+      return { width, height, labels, cams, scores: scores!, ...partial };
     }),
   );
 }
@@ -81,12 +102,19 @@ export async function saveCamPng(path: string, c: ImageCams): Promise<void> {
   await writeFileAtomic(path, png);
 }
 
+/** Scores as records.jsonl keeps them (5 decimals): what mining reads back and gates on. */
+export function storedScores(scores: ArrayLike<number>): number[] {
+  return Array.from(scores, (v) => +v.toFixed(5));
+}
+
 export interface CamRecord {
   id: string;
   width: number;
   height: number;
   labels: number[];
   scores: number[];
+  /** The scales averaged, when fewer than configured (absent: all of them). */
+  scales?: number[];
 }
 
 /** Reads CAM bands back as floats in [0, 1]. */
@@ -136,7 +164,8 @@ export class CamStore {
       width: c.width,
       height: c.height,
       labels: c.labels,
-      scores: Array.from(c.scores, (v) => +v.toFixed(5)),
+      scores: storedScores(c.scores),
+      ...(c.scales ? { scales: c.scales } : {}),
     };
     appendFileSync(join(this.dir, "records.jsonl"), JSON.stringify(rec) + "\n");
     this.records.set(id, rec);
@@ -157,6 +186,8 @@ export interface ExtractCamsOptions extends CamOptions {
   overlays?: number;
   /** Produces the image to run on (e.g. with erased regions); default: the image file. */
   loadImage?: (item: DatasetItem) => Promise<RgbImage>;
+  /** Whether an image, given its native-scale scores, needs all the scales (default: every image). */
+  fullScales?: (item: DatasetItem, scores: Float32Array) => boolean;
   onImage?: (done: number, total: number) => void;
 }
 
@@ -177,7 +208,8 @@ export async function extractCams(o: ExtractCamsOptions): Promise<CamStore> {
     const img = await (pending ?? load(item));
     pending = i + 1 < todo.length ? load(todo[i + 1]) : null;
     pending?.catch(() => {});
-    const c = computeCams(o.model, img, item.labels, o);
+    const full = o.fullScales;
+    const c = computeCams(o.model, img, item.labels, o, full && ((scores) => full(item, scores)));
     await store.put(item.id, c);
     if (overlayIds.has(item.id)) await writeOverlays(join(o.dir, "overlays"), item.id, img, c);
     o.onImage?.(++done, o.items.length);

@@ -9,7 +9,7 @@ import { saveJpeg } from "../data/image.js";
 import { readIndexedPng, writeIndexedPng } from "../data/png.js";
 import { loadModelWeights } from "../engine/checkpoint.js";
 import { CamClassifier } from "../nn/cam-classifier.js";
-import { extractCams, CamStore, type CamOptions } from "./cam.js";
+import { extractCams, CamStore, storedScores, type CamOptions } from "./cam.js";
 import {
   accumulateErase,
   classesToMine,
@@ -154,6 +154,7 @@ export async function runErasing(o: ErasingOptions): Promise<StepSummary[]> {
         items: all,
         overlays: 12,
         loadImage: (item) => loadTrainingImage(item, prevErase, o.fill),
+        fullScales: allScalesGate(o.erasing, t),
         onImage: (d, n) => o.onStep?.(`step ${t} cams`, d, n),
       });
       const tau = thresholdAtStep(o.erasing.threshold, o.erasing.thresholdIncrease, t);
@@ -170,6 +171,19 @@ export async function runErasing(o: ErasingOptions): Promise<StepSummary[]> {
     summaries.push(s);
   }
   return summaries;
+}
+
+/**
+ * At step t ≥ 2 with a score gate, only images with a class that passes it are mined: the others get the
+ * native-scale CAM alone (their regions are empty either way), which saves about 2/3 of their CAM cost.
+ * The gate reads the scores as the CAM records keep them, so it agrees with mineStep's.
+ */
+export function allScalesGate(
+  erasing: Pick<ErasingConfig, "minScore">,
+  t: number,
+): ((item: Pick<DatasetItem, "labels">, scores: Float32Array) => boolean) | undefined {
+  if (t <= 1 || erasing.minScore <= 0) return undefined;
+  return (item, scores) => classesToMine(item.labels, storedScores(scores), t, erasing.minScore).length > 0;
 }
 
 async function mineStep(
