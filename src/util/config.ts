@@ -61,6 +61,7 @@ export interface ErasingConfig {
    * At steps after the first, a class is mined on an erased image only while the classifier still
    * recognises it there (sigmoid score ≥ this; 0 = always): once it does not, the object is used up and
    * what its CAM still highlights is mostly context (bench:mining-rules: step-2 regions 27–38 % precise below 0.7).
+   * Images with no class left to mine get the native-scale CAM only at that step (bench:cam-gate).
    */
   minScore: number;
   /** When set, erase this top percentage of CAM pixels instead of using threshold. */
