@@ -4,10 +4,14 @@
 // Each row trains in its own resumable folder: <run>/quality/<row> (runs/voc by default).
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
+import { mkdir } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
 import { packageRoot } from "../src/engine/native.js";
 import { engineInfo } from "../src/engine/ops.js";
+import type { DatasetItem } from "../src/data/dataset.js";
 import { imageSize } from "../src/data/image.js";
+import { readGroundTruthMask } from "../src/data/mask.js";
+import { readIndexedPng, writeIndexedPng } from "../src/data/png.js";
 import { Segmenter } from "../src/segmenter.js";
 import { evaluateSegmenter, type EvaluationResult } from "../src/stages/evaluate.js";
 import { completedSteps, type StepSummary } from "../src/stages/mine.js";
@@ -33,6 +37,7 @@ import {
   type SeedResult,
   type TwoSeedFields,
 } from "./two-seed.js";
+import { oracleFill, type OracleScope } from "./erasing-ceiling.js";
 import { CLASSIFIER, ERASING, fmt, HEADLINE_CLASSES, HEADLINE_LABEL, loadProtocol, RUN_DIR } from "./voc.js";
 
 // BENCH_PSEUDO="background=both-multiclass,bgThreshold=0.3" trains the pseudo-label rows on other
@@ -79,6 +84,33 @@ interface Row {
   crf: boolean;
   /** Row whose trained model this row reuses (CRF rows evaluate the same network). */
   model: string;
+  /**
+   * A ceiling, not a method: the pseudo-labels' ignored pixels within this scope get their ground-truth
+   * class (bench:erasing-ceiling's oracleFill), i.e. what a perfect extra mining step could add.
+   */
+  oracle?: OracleScope;
+}
+
+/** The pseudo-labels of `from` with oracleFill applied, into `to` (resumable image by image). */
+async function writeOracleLabels(
+  from: string,
+  to: string,
+  items: DatasetItem[],
+  palette: Uint8Array,
+  scope: OracleScope,
+  salDir: string,
+): Promise<void> {
+  await mkdir(to, { recursive: true });
+  for (const item of items) {
+    const out = join(to, `${item.id}.png`);
+    if (existsSync(out)) continue;
+    if (!item.maskPath) throw new Error(`${item.imagePath}: an oracle row needs the image's mask`);
+    const label = await readIndexedPng(join(from, `${item.id}.png`));
+    const gt = (await readGroundTruthMask(item)).indices;
+    const sal = await readSaliencyMap(salDir, item.id, label);
+    const filled = oracleFill(label.indices, gt, sal, item.labels, scope);
+    await writeIndexedPng(out, filled, label.width, label.height, palette);
+  }
 }
 
 async function main(): Promise<void> {
@@ -110,6 +142,16 @@ async function main(): Promise<void> {
     ...(steps.includes(3)
       ? [{ name: "ae-3-crf", steps: upTo(3), psl: false, crf: true, model: "ae-3" }]
       : []),
+    // What a perfect extra erasing step could give the segmentation: step 1's pseudo-labels with every
+    // ignored pixel that the region gate would let a region reach given its true class.
+    {
+      name: "ae-1-oracle-ceiling",
+      steps: [1],
+      psl: false,
+      crf: false,
+      model: "ae-1-oracle-ceiling",
+      oracle: { multiClassOnly: false, minSaliency: PSEUDO.regionSaliency },
+    },
     { name: "ae-psl", steps, psl: true, crf: false, model: "ae-psl" },
     { name: "ae-psl-crf", steps, psl: true, crf: true, model: "ae-psl" },
     { name: "fully-supervised", steps: null, psl: false, crf: false, model: "fully-supervised" },
@@ -171,7 +213,7 @@ async function main(): Promise<void> {
       "# Segmentation quality",
       "",
       `Train on ${p.train.length} images (image-level labels only, except fully-supervised rows), evaluate on the ${p.evaluation.length} train.txt images at original resolution.`,
-      `Segmentation: DeepLab-LargeFOV head on MobileNetV2 OS${SEG.outputStride}, ${SEG.epochs} epochs, ${SEG.cropSize} px crops, SGD ${SEG.lrBackbone}/${SEG.lrHead} poly${SEG_SET ? `, ${SEG_SET}` : ""}. Pseudo-labels: ${PSEUDO_SET ? `the default configuration with ${PSEUDO_SET}` : "the default configuration"}, erasing steps ${steps.join(",")}${OTHER_RUN ? ` of ${RUN_DIR}` : ""} (background ${PSEUDO.background} < ${PSEUDO.bgThreshold}, regions gated at saliency ≥ ${PSEUDO.regionSaliency}, single-class salient fill ≥ ${PSEUDO.singleClassSaliency}; ${SALIENCY.detector} at ${SALIENCY.inputSize} px); PSL scores from step ${pslStep}'s classifier. ae-1 is the same network as cam-1step (step-1 regions).`,
+      `Segmentation: DeepLab-LargeFOV head on MobileNetV2 OS${SEG.outputStride}, ${SEG.epochs} epochs, ${SEG.cropSize} px crops, SGD ${SEG.lrBackbone}/${SEG.lrHead} poly${SEG_SET ? `, ${SEG_SET}` : ""}. Pseudo-labels: ${PSEUDO_SET ? `the default configuration with ${PSEUDO_SET}` : "the default configuration"}, erasing steps ${steps.join(",")}${OTHER_RUN ? ` of ${RUN_DIR}` : ""} (background ${PSEUDO.background} < ${PSEUDO.bgThreshold}, regions gated at saliency ≥ ${PSEUDO.regionSaliency}, single-class salient fill ≥ ${PSEUDO.singleClassSaliency}; ${SALIENCY.detector} at ${SALIENCY.inputSize} px); PSL scores from step ${pslStep}'s classifier. ae-1 is the same network as cam-1step (step-1 regions). ae-1-oracle-ceiling is a ceiling, not a method: step 1's pseudo-labels with every ignored pixel at saliency ≥ ${PSEUDO.regionSaliency} given its ground-truth class (what a perfect extra erasing step could add under the region gate).`,
       "",
       `| row | mIoU (21) | mIoU (${HEADLINE_CLASSES.length}) | pixel acc. | seconds (incl. training) |`,
       "| --- | --- | --- | --- | --- |",
@@ -229,6 +271,12 @@ async function main(): Promise<void> {
         config: PSEUDO,
         saliency: async (item) => readSaliencyMap(salDir, item.id, await imageSize(item.imagePath)),
       });
+      if (row.oracle) {
+        const oracleDir = `${labels}-oracle-${row.oracle.multiClassOnly ? "multi" : "all"}-${row.oracle.minSaliency}`;
+        log(`${row.name}: ignored pixels given their true class (a ceiling, from the masks)`);
+        await writeOracleLabels(labels, oracleDir, p.train, p.palette, row.oracle, salDir);
+        labels = oracleDir;
+      }
     }
     const scores = pslNeedsScores({ ...SEG, psl: row.psl })
       ? await imageLevelScores(
