@@ -11,9 +11,9 @@ import { readIndexedPng } from "../src/data/png.js";
 import { loadModelWeights } from "../src/engine/checkpoint.js";
 import { CamClassifier } from "../src/nn/cam-classifier.js";
 import { extractCams } from "../src/stages/cam.js";
-import { classesToMine, mineRegions, selectBands, thresholdAtStep } from "../src/stages/regions.js";
+import { classesToMine } from "../src/stages/regions.js";
 import { readDone, stepDir } from "../src/stages/run-dir.js";
-import { allScalesGate, type StepSummary } from "../src/stages/mine.js";
+import { allScalesGate, mineStepRegions, type StepSummary } from "../src/stages/mine.js";
 import { loadTrainingImage } from "../src/stages/train-cls.js";
 import { writeBenchResults } from "./common.js";
 import { benchLog, CAM, CLASSIFIER, ERASING, loadProtocol, RUN_DIR } from "./voc.js";
@@ -47,32 +47,23 @@ try {
     benchLog(`${name}: ${items.length} images in ${seconds.toFixed(1)} s`);
     return { store, seconds };
   };
-  // Full first, then gated, then full again: the median of the two full passes evens out drift.
+  // Full first, then gated, then full again: the mean of the two full passes evens out drift.
   const full = await pass("full", false);
   const gated = await pass("gated", true);
   const full2 = await pass("full-again", false);
-  const tau = thresholdAtStep(mining.threshold, mining.thresholdIncrease, STEP);
   let mined = 0;
   let differ = 0;
   let differStored = 0;
   let partial = 0;
   for (const item of items) {
+    const erased = (await readIndexedPng(join(prevErase, `${item.id}.png`))).indices;
     const regions: Uint8Array[] = [];
     for (const store of [full.store, gated.store]) {
       const { record, cams } = await store.get(item.id);
-      const n = record.width * record.height;
-      const erased = (await readIndexedPng(join(prevErase, `${item.id}.png`))).indices;
-      const labels = classesToMine(record.labels, record.scores, STEP, mining.minScore);
       if (store === gated.store && record.scales) partial++;
-      if (store === full.store && labels.length) mined++;
-      regions.push(
-        mineRegions(selectBands(cams, record.labels, labels, n), labels, n, {
-          threshold: tau,
-          topPercent: mining.topPercent,
-          overlap: mining.overlap,
-          erased,
-        }).cls,
-      );
+      if (store === full.store && classesToMine(record.labels, record.scores, STEP, mining.minScore).length)
+        mined++;
+      regions.push(mineStepRegions(record, cams, STEP, mining, erased).cls);
     }
     const stored = (await readIndexedPng(join(stepDir(RUN_DIR, STEP), "regions", `${item.id}.png`))).indices;
     if (!regions[0]!.every((v, i) => v === regions[1]![i])) differ++;

@@ -17,7 +17,7 @@ import { addPseudoLabel, pseudoLabelFromSteps } from "../src/stages/pseudo-label
 import { computeSaliencyMaps, readSaliencyMap } from "../src/stages/saliency.js";
 import { defaultConfig } from "../src/util/config.js";
 import { writeBenchResults } from "./common.js";
-import { benchLog, ERASING, fmt, HEADLINE_LABEL, RUN_DIR, type Protocol } from "./voc.js";
+import { benchLog, ERASING, fmt, HEADLINE_LABEL, loadProtocol, RUN_DIR, type Protocol } from "./voc.js";
 
 /** Which ignored pixels an oracle ceiling fills with their ground-truth class. */
 export interface OracleScope {
@@ -129,7 +129,6 @@ export async function measureErasingCeiling(p: Protocol, steps: number[]) {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const { loadProtocol } = await import("./voc.js");
   const steps = completedSteps(RUN_DIR);
   if (steps.length < 2)
     throw new Error(
@@ -151,7 +150,6 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     ceiling_gain_miou7: Object.fromEntries(ceilings.map((r) => [r.name, r.miou7 - step1!.miou7])),
     rows,
   };
-  const pct = (x: number) => fmt(x);
   const headline = p.headline.map((c) => p.classNames[c]!);
   const md = [
     "# How much could erasing add to the pseudo-labels?",
@@ -165,12 +163,12 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     `| --- | --- | --- | --- | --- | --- | ${headline.map(() => "---").join(" | ")} |`,
     ...rows.map(
       (r) =>
-        `| ${r.name} | ${pct(r.miou7)} | ${r === step1 ? "" : (r.miou7 - step1!.miou7 >= 0 ? "+" : "") + pct(r.miou7 - step1!.miou7)} | ${pct(r.miou7_multiclass)} | ${pct(r.miou)} | ${pct(r.coverage)} | ${headline.map((h) => pct(r.per_class[h]!)).join(" | ")} |`,
+        `| ${r.name} | ${fmt(r.miou7)} | ${r === step1 ? "" : (r.miou7 - step1!.miou7 >= 0 ? "+" : "") + fmt(r.miou7 - step1!.miou7)} | ${fmt(r.miou7_multiclass)} | ${fmt(r.miou)} | ${fmt(r.coverage)} | ${headline.map((h) => fmt(r.per_class[h]!)).join(" | ")} |`,
     ),
     "",
-    `Erasing steps ${steps.join(",")} add ${gain >= 0 ? "+" : ""}${pct(gain)} points over step 1; a perfect extra step could add ` +
-      `${pct(ceilings[0]!.miou7 - step1!.miou7)} (multi-class images, through the region gate) to ` +
-      `${pct(ceilings[3]!.miou7 - step1!.miou7)} (every ignored pixel of every image).`,
+    `Erasing steps ${steps.join(",")} add ${gain >= 0 ? "+" : ""}${fmt(gain)} points over step 1; a perfect extra step could add ` +
+      `${fmt(ceilings[0]!.miou7 - step1!.miou7)} (multi-class images, through the region gate) to ` +
+      `${fmt(ceilings[3]!.miou7 - step1!.miou7)} (every ignored pixel of every image).`,
     "",
   ].join("\n");
   writeBenchResults("erasing-ceiling", json, md);

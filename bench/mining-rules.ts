@@ -15,15 +15,9 @@ import { imageSize } from "../src/data/image.js";
 import { readIndexedPng } from "../src/data/png.js";
 import { ConfusionMatrix } from "../src/eval/metrics.js";
 import { CamStore, type CamRecord } from "../src/stages/cam.js";
-import { completedSteps, type StepSummary } from "../src/stages/mine.js";
+import { completedSteps, mineStepRegions, type StepSummary } from "../src/stages/mine.js";
 import { addPseudoLabel, pseudoLabelFromSteps, type StepRegions } from "../src/stages/pseudo-labels.js";
-import {
-  classesToMine,
-  maxOverBands,
-  mineRegions,
-  selectBands,
-  thresholdAtStep,
-} from "../src/stages/regions.js";
+import { maxOverBands } from "../src/stages/regions.js";
 import { readDone, stepDir } from "../src/stages/run-dir.js";
 import { computeSaliencyMaps, readSaliencyMap } from "../src/stages/saliency.js";
 import { defaultConfig } from "../src/util/config.js";
@@ -132,12 +126,19 @@ async function main(): Promise<void> {
       const mined: StepRegions[] = [];
       for (let t = 1; t <= rule.steps; t++) {
         const { record, cams, erased, maxCam } = perStep[t - 1];
-        const labels = classesToMine(record.labels, record.scores, t, rule.minScore);
-        const regions = mineRegions(selectBands(cams, record.labels, labels, n), labels, n, {
-          threshold: thresholdAtStep(tau, rule.increase, t),
-          overlap: "higher-cam",
+        const regions = mineStepRegions(
+          record,
+          cams,
+          t,
+          {
+            threshold: tau,
+            thresholdIncrease: rule.increase,
+            minScore: rule.minScore,
+            topPercent: null,
+            overlap: "higher-cam",
+          },
           erased,
-        });
+        );
         mined.push({ ...regions, maxCam });
       }
       const config = { ...defaults.pseudoLabels, laterStepSaliency: rule.laterGate };

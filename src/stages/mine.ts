@@ -9,7 +9,7 @@ import { saveJpeg } from "../data/image.js";
 import { readIndexedPng, writeIndexedPng } from "../data/png.js";
 import { loadModelWeights } from "../engine/checkpoint.js";
 import { CamClassifier } from "../nn/cam-classifier.js";
-import { extractCams, CamStore, storedScores, type CamOptions } from "./cam.js";
+import { extractCams, CamStore, storedScores, type CamOptions, type CamRecord } from "./cam.js";
 import {
   accumulateErase,
   classesToMine,
@@ -162,7 +162,7 @@ export async function runErasing(o: ErasingOptions): Promise<StepSummary[]> {
       log(
         `erasing step ${t}: mining regions (τ = ${o.erasing.topPercent ? `top ${o.erasing.topPercent}%` : tau.toFixed(2)}${gate})`,
       );
-      await mineStep(o, t, tau, store, all, prevErase);
+      await mineStep(o, t, store, all, prevErase);
     } finally {
       model.dispose();
     }
@@ -186,10 +186,36 @@ export function allScalesGate(
   return (item, scores) => classesToMine(item.labels, storedScores(scores), t, erasing.minScore).length > 0;
 }
 
+/** The settings one image's regions at a step depend on. */
+export type MiningRule = Pick<
+  ErasingConfig,
+  "threshold" | "thresholdIncrease" | "minScore" | "topPercent" | "overlap"
+>;
+
+/**
+ * One image's regions at step t: the classes still recognised (score gate) mined at step t's τ, skipping
+ * pixels already erased. The stage and the benchmarks that re-mine stored CAMs share it.
+ */
+export function mineStepRegions(
+  record: CamRecord,
+  cams: Float32Array,
+  t: number,
+  rule: MiningRule,
+  erased?: Uint8Array,
+): MinedRegions {
+  const n = record.width * record.height;
+  const labels = classesToMine(record.labels, record.scores, t, rule.minScore);
+  return mineRegions(selectBands(cams, record.labels, labels, n), labels, n, {
+    threshold: thresholdAtStep(rule.threshold, rule.thresholdIncrease, t),
+    topPercent: rule.topPercent,
+    overlap: rule.overlap,
+    erased,
+  });
+}
+
 async function mineStep(
   o: ErasingOptions,
   t: number,
-  tau: number,
   store: CamStore,
   items: DatasetItem[],
   prevErase?: string,
@@ -206,15 +232,8 @@ async function mineStep(
     const erasePath = join(eDir, `${item.id}.png`);
     if (existsSync(regionPath) && existsSync(erasePath)) continue;
     const { record, cams } = await store.get(item.id);
-    const n = record.width * record.height;
     const previous = prevErase ? (await readIndexedPng(join(prevErase, `${item.id}.png`))).indices : null;
-    const labels = classesToMine(record.labels, record.scores, t, o.erasing.minScore);
-    const mined = mineRegions(selectBands(cams, record.labels, labels, n), labels, n, {
-      threshold: tau,
-      topPercent: o.erasing.topPercent,
-      overlap: o.erasing.overlap,
-      erased: previous ?? undefined,
-    });
+    const mined = mineStepRegions(record, cams, t, o.erasing, previous ?? undefined);
     await writeIndexedPng(regionPath, mined.cls, record.width, record.height, o.palette);
     await writeIndexedPng(
       erasePath,
