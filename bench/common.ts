@@ -1,4 +1,5 @@
 // Shared helpers of the benchmarks: medians and result files under bench/results/.
+import { copyFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { packageRoot } from "../src/engine/native.js";
 import { writeFileAtomicSync } from "../src/util/fs.js";
@@ -16,4 +17,28 @@ export function writeBenchResults(name: string, json: { command: string }, markd
   writeFileAtomicSync(join(dir, `${name}.md`), `${markdown}\nReproduce: \`${json.command}\`\n`);
   console.log(markdown);
   console.log(`wrote bench/results/${name}.json and ${name}.md — reproduce with: ${json.command}`);
+}
+
+/**
+ * Before a benchmark rewrites <dir>/<name>.json and .md from the rows it can still read (`stillHere`),
+ * copies them to <dir>/history/<name>-<date of the old file>.{json,md} if any of their rows would be lost
+ * (measured on a run folder that is gone: another machine, another erasing run), so a rewrite never drops
+ * a measurement that the README or a note quotes. Returns the history file's path, or null when nothing
+ * would be lost.
+ */
+export function keepSupersededResults(
+  dir: string,
+  name: string,
+  stillHere: (row: string) => boolean,
+): string | null {
+  const file = join(dir, `${name}.json`);
+  if (!existsSync(file)) return null;
+  const old = JSON.parse(readFileSync(file, "utf8")) as { date?: string; rows?: { name: string }[] };
+  if (!(old.rows ?? []).some((r) => !stillHere(r.name))) return null;
+  const kept = join(dir, "history", `${name}-${(old.date ?? "undated").slice(0, 10)}`);
+  mkdirSync(join(dir, "history"), { recursive: true });
+  for (const ext of [".json", ".md"])
+    if (existsSync(join(dir, `${name}${ext}`)) && !existsSync(`${kept}${ext}`))
+      copyFileSync(join(dir, `${name}${ext}`), `${kept}${ext}`);
+  return `${kept}.json`;
 }

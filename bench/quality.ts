@@ -29,7 +29,7 @@ import { CRF_DEFAULTS } from "../src/postprocess/crf.js";
 import { parseSets } from "../src/cli/args.js";
 import { applyOverrides, defaultConfig } from "../src/util/config.js";
 import { writeFileAtomicSync } from "../src/util/fs.js";
-import { writeBenchResults } from "./common.js";
+import { keepSupersededResults, writeBenchResults } from "./common.js";
 import {
   setupDifferences,
   TWO_SEED_FIELDS,
@@ -246,6 +246,12 @@ async function main(): Promise<void> {
     // finished last.
     if (seed === 1) patchSeedZero(variant, summary);
   };
+  // This run rewrites its results file from the rows qDir holds; rows measured on a run folder that is
+  // gone would vanish from it, so the old file is kept under bench/results/history/ first.
+  const kept = keepSupersededResults(join(packageRoot, "bench", "results"), `quality${suffix}`, (name) =>
+    existsSync(join(qDir, `${name}.result.json`)),
+  );
+  if (kept) log(`earlier rows of quality${suffix} measured on a folder that is gone: kept in ${kept}`);
   for (const row of rows) {
     const modelDir = join(qDir, row.model);
     const resultPath = join(qDir, `${row.name}.result.json`);
