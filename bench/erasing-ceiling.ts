@@ -11,13 +11,13 @@ import { join } from "node:path";
 import { imageSize } from "../src/data/image.js";
 import { readGroundTruthMask } from "../src/data/mask.js";
 import { IGNORE_INDEX } from "../src/data/types.js";
-import { ConfusionMatrix } from "../src/eval/metrics.js";
-import { completedSteps, loadStepRegions } from "../src/stages/mine.js";
-import { addPseudoLabel, pseudoLabelFromSteps } from "../src/stages/pseudo-labels.js";
-import { computeSaliencyMaps, readSaliencyMap } from "../src/stages/saliency.js";
+import { loadStepRegions } from "../src/stages/mine.js";
+import { pseudoLabelFromSteps } from "../src/stages/pseudo-labels.js";
+import { readSaliencyMap } from "../src/stages/saliency.js";
 import { defaultConfig } from "../src/util/config.js";
 import { writeBenchResults } from "./common.js";
-import { benchLog, ERASING, fmt, HEADLINE_LABEL, loadProtocol, RUN_DIR, type Protocol } from "./voc.js";
+import { gainTable, laterErasingSteps, measuredSaliencyMaps, PseudoLabelScore } from "./pseudo-score.js";
+import { ERASING, fmt, loadProtocol, RUN_DIR, type Protocol } from "./voc.js";
 
 /** Which ignored pixels an oracle ceiling fills with their ground-truth class. */
 export interface OracleScope {
@@ -52,21 +52,9 @@ export function oracleFill(
   return out;
 }
 
-interface Row {
-  name: string;
-  miou7: number;
-  miou7_multiclass: number;
-  miou: number;
-  coverage: number;
-  per_class: Record<string, number>;
-}
-
 export async function measureErasingCeiling(p: Protocol, steps: number[]) {
-  const defaults = defaultConfig();
-  const config = defaults.pseudoLabels;
-  const salDir = join(RUN_DIR, "bench-saliency-u2netp");
-  benchLog(`U²-Netp maps of the ${p.evaluation.length} measured images (${defaults.saliency.inputSize} px)`);
-  await computeSaliencyMaps({ dir: salDir, items: p.evaluation, config: defaults.saliency });
+  const config = defaultConfig().pseudoLabels;
+  const salDir = await measuredSaliencyMaps(p);
   const gate = config.regionSaliency;
   const oracles: { name: string; scope: OracleScope }[] = [
     {
@@ -87,12 +75,7 @@ export async function measureErasingCeiling(p: Protocol, steps: number[]) {
     },
   ];
   const names = ["default, step 1", `default, steps ${steps.join(",")}`, ...oracles.map((o) => o.name)];
-  const acc = names.map(() => ({
-    all: new ConfusionMatrix(p.classNames.length),
-    multi: new ConfusionMatrix(p.classNames.length),
-    labelled: 0,
-    total: 0,
-  }));
+  const acc = names.map(() => new PseudoLabelScore(p.classNames.length));
   let multiImages = 0;
   for (const item of p.evaluation) {
     if (!item.maskPath) continue;
@@ -107,33 +90,14 @@ export async function measureErasingCeiling(p: Protocol, steps: number[]) {
     const labels = [step1, all, ...oracles.map((x) => oracleFill(step1, gt, sal, item.labels, x.scope))];
     const multi = item.labels.filter((c) => c !== 0).length > 1;
     if (multi) multiImages++;
-    labels.forEach((label, k) => {
-      const a = acc[k]!;
-      a.labelled += addPseudoLabel(a.all, gt, label);
-      a.total += label.length;
-      if (multi) addPseudoLabel(a.multi, gt, label);
-    });
+    labels.forEach((label, k) => acc[k]!.add(gt, label, multi));
   }
-  const rows: Row[] = acc.map((a, k) => {
-    const iou = a.all.iou();
-    return {
-      name: names[k]!,
-      miou7: a.all.meanIou(p.headline),
-      miou7_multiclass: a.multi.meanIou(p.headline),
-      miou: a.all.meanIou(),
-      coverage: a.total ? a.labelled / a.total : 0,
-      per_class: Object.fromEntries(p.headline.map((c) => [p.classNames[c]!, iou[c] ?? 0])),
-    };
-  });
+  const rows = acc.map((a, k) => a.row(names[k]!, p));
   return { rows, multiImages };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const steps = completedSteps(RUN_DIR);
-  if (steps.length < 2)
-    throw new Error(
-      `${RUN_DIR}: needs two or more finished erasing steps (aepsl run --config configs/voc-protocol.yaml --out runs/voc)`,
-    );
+  const steps = laterErasingSteps();
   const p = await loadProtocol();
   const { rows, multiImages } = await measureErasingCeiling(p, steps);
   const [step1, allSteps, ...ceilings] = rows;
@@ -159,12 +123,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     "a ceiling row gives such pixels their true class on top of step 1 — a perfect extra mining step — so no",
     "mining rule can add more than the ceiling's gain under the same background cue and fills.",
     "",
-    `| pseudo-labels | ${HEADLINE_LABEL} mIoU | gain over step 1 | ${HEADLINE_LABEL}, multi-class images | 21-class | coverage | ${headline.join(" | ")} |`,
-    `| --- | --- | --- | --- | --- | --- | ${headline.map(() => "---").join(" | ")} |`,
-    ...rows.map(
-      (r) =>
-        `| ${r.name} | ${fmt(r.miou7)} | ${r === step1 ? "" : (r.miou7 - step1!.miou7 >= 0 ? "+" : "") + fmt(r.miou7 - step1!.miou7)} | ${fmt(r.miou7_multiclass)} | ${fmt(r.miou)} | ${fmt(r.coverage)} | ${headline.map((h) => fmt(r.per_class[h]!)).join(" | ")} |`,
-    ),
+    ...gainTable(rows, headline),
     "",
     `Erasing steps ${steps.join(",")} add ${gain >= 0 ? "+" : ""}${fmt(gain)} points over step 1; a perfect extra step could add ` +
       `${fmt(ceilings[0]!.miou7 - step1!.miou7)} (multi-class images, through the region gate) to ` +

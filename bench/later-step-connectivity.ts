@@ -10,14 +10,14 @@
 import { join } from "node:path";
 import { imageSize } from "../src/data/image.js";
 import { readGroundTruthMask } from "../src/data/mask.js";
-import { ConfusionMatrix } from "../src/eval/metrics.js";
 import { CamStore } from "../src/stages/cam.js";
-import { completedSteps, loadStepRegions, mineStepRegions, type MiningRule } from "../src/stages/mine.js";
-import { addPseudoLabel, pseudoLabelFromSteps, type StepRegions } from "../src/stages/pseudo-labels.js";
-import { computeSaliencyMaps, readSaliencyMap } from "../src/stages/saliency.js";
+import { loadStepRegions, mineStepRegions, type MiningRule } from "../src/stages/mine.js";
+import { pseudoLabelFromSteps, type StepRegions } from "../src/stages/pseudo-labels.js";
+import { readSaliencyMap } from "../src/stages/saliency.js";
 import { defaultConfig } from "../src/util/config.js";
 import { writeBenchResults } from "./common.js";
-import { benchLog, ERASING, fmt, HEADLINE_LABEL, loadProtocol, RUN_DIR } from "./voc.js";
+import { gainTable, laterErasingSteps, measuredSaliencyMaps, PseudoLabelScore } from "./pseudo-score.js";
+import { ERASING, loadProtocol, RUN_DIR } from "./voc.js";
 
 /**
  * Keeps the pixels of `later` only in its 8-connected components (one class each) that overlap or touch
@@ -89,17 +89,10 @@ export function gateStepsByConnectivity(
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const steps = completedSteps(RUN_DIR);
-  if (steps.length < 2)
-    throw new Error(
-      `${RUN_DIR}: needs two or more finished erasing steps (aepsl run --config configs/voc-protocol.yaml --out runs/voc)`,
-    );
+  const steps = laterErasingSteps();
   const p = await loadProtocol();
-  const defaults = defaultConfig();
-  const config = defaults.pseudoLabels;
-  const salDir = join(RUN_DIR, "bench-saliency-u2netp");
-  benchLog(`U²-Netp maps of the ${p.evaluation.length} measured images (${defaults.saliency.inputSize} px)`);
-  await computeSaliencyMaps({ dir: salDir, items: p.evaluation, config: defaults.saliency });
+  const config = defaultConfig().pseudoLabels;
+  const salDir = await measuredSaliencyMaps(p);
   const stores = new Map(steps.map((t) => [t, new CamStore(join(RUN_DIR, "steps", String(t), "cams"))]));
   const shipped: MiningRule = ERASING;
   const rules: { name: string; rule: MiningRule }[] = [
@@ -124,12 +117,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       `steps ${steps.join(",")}, ${r.name}, connected`,
     ]),
   ];
-  const acc = names.map(() => ({
-    all: new ConfusionMatrix(p.classNames.length),
-    multi: new ConfusionMatrix(p.classNames.length),
-    labelled: 0,
-    total: 0,
-  }));
+  const acc = names.map(() => new PseudoLabelScore(p.classNames.length));
   const o = { overlap: ERASING.overlap, config };
   for (const item of p.evaluation) {
     if (!item.maskPath) continue;
@@ -158,25 +146,9 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       labels.push(await pseudoLabelFromSteps(item, connected, sal, o, size));
     }
     const multi = item.labels.filter((c) => c !== 0).length > 1;
-    labels.forEach((label, k) => {
-      const a = acc[k]!;
-      a.labelled += addPseudoLabel(a.all, gt, label);
-      a.total += label.length;
-      if (multi) addPseudoLabel(a.multi, gt, label);
-    });
+    labels.forEach((label, k) => acc[k]!.add(gt, label, multi));
   }
-  const rows = acc.map((a, k) => {
-    const iou = a.all.iou();
-    return {
-      name: names[k]!,
-      miou7: a.all.meanIou(p.headline),
-      miou7_multiclass: a.multi.meanIou(p.headline),
-      miou: a.all.meanIou(),
-      coverage: a.total ? a.labelled / a.total : 0,
-      per_class: Object.fromEntries(p.headline.map((c) => [p.classNames[c]!, iou[c] ?? 0])),
-    };
-  });
-  const step1 = rows[0]!;
+  const rows = acc.map((a, k) => a.row(names[k]!, p));
   const headline = p.headline.map((c) => p.classNames[c]!);
   const json = {
     command: "npm run bench:later-step-connectivity",
@@ -197,12 +169,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     "images erased by the shipped rule (and images its score gate refused have native-scale CAMs only), so the",
     "looser rules' rows approximate what a run with those rules would mine.",
     "",
-    `| pseudo-labels | ${HEADLINE_LABEL} mIoU | gain over step 1 | ${HEADLINE_LABEL}, multi-class images | 21-class | coverage | ${headline.join(" | ")} |`,
-    `| --- | --- | --- | --- | --- | --- | ${headline.map(() => "---").join(" | ")} |`,
-    ...rows.map(
-      (r) =>
-        `| ${r.name} | ${fmt(r.miou7)} | ${r === step1 ? "" : (r.miou7 - step1.miou7 >= 0 ? "+" : "") + fmt(r.miou7 - step1.miou7)} | ${fmt(r.miou7_multiclass)} | ${fmt(r.miou)} | ${fmt(r.coverage)} | ${headline.map((h) => fmt(r.per_class[h]!)).join(" | ")} |`,
-    ),
+    ...gainTable(rows, headline),
     "",
   ].join("\n");
   writeBenchResults("later-step-connectivity", json, md);
