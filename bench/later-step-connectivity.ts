@@ -13,6 +13,7 @@ import { readGroundTruthMask } from "../src/data/mask.js";
 import { CamStore } from "../src/stages/cam.js";
 import { loadStepRegions, mineStepRegions, type MiningRule } from "../src/stages/mine.js";
 import { pseudoLabelFromSteps, type StepRegions } from "../src/stages/pseudo-labels.js";
+import { stepDir } from "../src/stages/run-dir.js";
 import { readSaliencyMap } from "../src/stages/saliency.js";
 import { defaultConfig } from "../src/util/config.js";
 import { writeBenchResults } from "./common.js";
@@ -93,7 +94,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const p = await loadProtocol();
   const config = defaultConfig().pseudoLabels;
   const salDir = await measuredSaliencyMaps(p);
-  const stores = new Map(steps.map((t) => [t, new CamStore(join(RUN_DIR, "steps", String(t), "cams"))]));
+  const stores = new Map(steps.map((t) => [t, new CamStore(join(stepDir(RUN_DIR, t), "cams"))]));
   const shipped: MiningRule = ERASING;
   const rules: { name: string; rule: MiningRule }[] = [
     {

@@ -14,10 +14,11 @@ import { packageRoot } from "../src/engine/native.js";
 import { mbdSaliency } from "../src/saliency/mbd.js";
 import { completedSteps } from "../src/stages/mine.js";
 import { evaluatePseudoLabels, makePseudoLabels } from "../src/stages/pseudo-labels.js";
-import { computeSaliencyMaps, readSaliencyMap } from "../src/stages/saliency.js";
+import { readSaliencyMap } from "../src/stages/saliency.js";
 import { defaultConfig, type PseudoLabelConfig } from "../src/util/config.js";
 import { writeFileAtomicSync } from "../src/util/fs.js";
 import { writeBenchResults } from "./common.js";
+import { measuredSaliencyMaps } from "./pseudo-score.js";
 import { benchLog, ERASING, HEADLINE_CLASSES, HEADLINE_LABEL, RUN_DIR, type Protocol } from "./voc.js";
 
 export interface PseudoVariant {
@@ -162,9 +163,7 @@ async function pixelFates(
 }
 
 export async function measurePseudoVariants(p: Protocol, stepSets: number[][]): Promise<PseudoResult[]> {
-  const salDir = join(RUN_DIR, "bench-saliency-u2netp");
-  benchLog(`U²-Netp maps of the ${p.evaluation.length} measured images (${defaults.saliency.inputSize} px)`);
-  await computeSaliencyMaps({ dir: salDir, items: p.evaluation, config: defaults.saliency });
+  const salDir = await measuredSaliencyMaps(p);
   const headline = p.headline;
   const out: PseudoResult[] = [];
   for (const v of VARIANTS) {
