@@ -13,6 +13,7 @@ import { readGroundTruthMask } from "../src/data/mask.js";
 import { CamStore } from "../src/stages/cam.js";
 import { loadStepRegions, mineStepRegions, type MiningRule } from "../src/stages/mine.js";
 import { pseudoLabelFromSteps, type StepRegions } from "../src/stages/pseudo-labels.js";
+import { accumulateErase } from "../src/stages/regions.js";
 import { stepDir } from "../src/stages/run-dir.js";
 import { readSaliencyMap } from "../src/stages/saliency.js";
 import { defaultConfig } from "../src/util/config.js";
@@ -134,13 +135,13 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     for (const { rule } of rules) {
       // Re-mined steps skip what earlier re-mined steps erased, as the erasing stage does.
       const mined: StepRegions[] = [stored[0]!];
-      let erased = Uint8Array.from(stored[0]!.cls, (v) => (v ? 1 : 0));
+      let erased = accumulateErase(null, stored[0]!.cls);
       for (const [k, t] of steps.entries()) {
         if (t === 1) continue;
         const { record, cams } = await stores.get(t)!.get(item.id);
         const m = mineStepRegions(record, cams, t, rule, erased);
         mined.push({ ...m, maxCam: stored[k]!.maxCam });
-        erased = Uint8Array.from(erased, (v, i) => (v || m.cls[i] ? 1 : 0));
+        erased = accumulateErase(erased, m.cls);
       }
       labels.push(await pseudoLabelFromSteps(item, mined, sal, o, size));
       const connected = gateStepsByConnectivity(mined, size.width, size.height);

@@ -1,6 +1,7 @@
-// Scores of pseudo-label variants on the measured images, for the benchmarks that compare variants
-// row by row against step 1 (bench:erasing-ceiling, bench:later-step-connectivity): mIoU over labelled
-// pixels, on all images and on those tagged with several classes, and coverage.
+// Shared by the pseudo-label benchmarks: the measured images' U²-Netp maps (all three), and for those that
+// compare variants row by row against step 1 (bench:erasing-ceiling, bench:later-step-connectivity) the
+// erasing-step check and the scores: mIoU over labelled pixels, on all images and on those tagged with
+// several classes, and coverage.
 import { join } from "node:path";
 import { ConfusionMatrix } from "../src/eval/metrics.js";
 import { completedSteps } from "../src/stages/mine.js";
