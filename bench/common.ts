@@ -1,13 +1,40 @@
 // Shared helpers of the benchmarks: medians and result files under bench/results/.
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
+import { parseSets } from "../src/cli/args.js";
 import { packageRoot } from "../src/engine/native.js";
+import { applyOverrides, defaultConfig, type SegmentationConfig } from "../src/util/config.js";
 import { writeFileAtomicSync } from "../src/util/fs.js";
 
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/**
+ * The read-only development data beside the checkout (the VOC subset, the original weight files);
+ * AEPSL_SHARED=<dir> points a checkout elsewhere at it.
+ */
+export const SHARED_DIR = resolve(process.env.AEPSL_SHARED ?? join(packageRoot, "..", "shared"));
+
+/**
+ * bench:quality's segmentation settings: the defaults at 2 epochs (the product's 4 would double every
+ * row) with BENCH_SEG's `key=value,…` on top, validated like the CLI's --set, PSL off (rows turn it on).
+ * "epochs=4" is the only way to another length, so such rows get their own folder (quality-seg-…) and
+ * never reuse a 2-epoch network.
+ */
+export function benchSegmentation(set: string): SegmentationConfig {
+  const overrides = parseSets(
+    set.split(",").filter((kv) => kv.trim()),
+    "bench:quality (BENCH_SEG)",
+  ).map(([k, v]): [string, string] => [`segmentation.${k.trim()}`, v.trim()]);
+  const epochsSet = overrides.some(([k]) => k === "segmentation.epochs");
+  const cfg = applyOverrides(defaultConfig(), [
+    ...(epochsSet ? [] : ([["segmentation.epochs", "2"]] as [string, string][])),
+    ...overrides,
+  ]);
+  return { ...cfg.segmentation, psl: false };
 }
 
 /** Writes bench/results/<name>.json and .md and prints where, with the command that reproduces them. */

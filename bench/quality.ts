@@ -23,13 +23,12 @@ import {
   pslNeedsScores,
   pslScoreStepOf,
   trainSegmentation,
-  type SegmentationConfig,
 } from "../src/stages/train-seg.js";
 import { CRF_DEFAULTS } from "../src/postprocess/crf.js";
 import { parseSets } from "../src/cli/args.js";
 import { applyOverrides, defaultConfig } from "../src/util/config.js";
 import { writeFileAtomicSync } from "../src/util/fs.js";
-import { keepSupersededResults, writeBenchResults } from "./common.js";
+import { benchSegmentation, keepSupersededResults, writeBenchResults } from "./common.js";
 import {
   setupDifferences,
   TWO_SEED_FIELDS,
@@ -58,23 +57,12 @@ const RUN_SUFFIX = OTHER_RUN ? `-run-${basename(RUN_DIR).replace(/[^A-Za-z0-9.]+
 // BENCH_PSL_STEP=t: PSL's scores from step t's classifier (see pslStep below).
 const PSL_STEP_SET = process.env.BENCH_PSL_STEP?.trim() ?? "";
 const PSEUDO_SUFFIX = PSEUDO_SET ? `-pl-${PSEUDO_SET.replace(/[^A-Za-z0-9.]+/g, "-")}` : "";
-// The default segmentation settings, 2 epochs unless BENCH_SEG_EPOCHS says otherwise; PSL per row.
-// BENCH_SEG="pslMinConfidence=0.5" trains the rows on other segmentation settings (--set style,
-// validated like the CLI's), in their own folder and result files (quality-seg-<settings>…).
+// The default segmentation settings at 2 epochs; BENCH_SEG="pslMinConfidence=0.5" or "epochs=4" trains
+// the rows on other settings (benchSegmentation), in their own folder and result files (quality-seg-…).
 const SEG_SET = process.env.BENCH_SEG?.trim() ?? "";
 const SEG_SUFFIX = SEG_SET ? `-seg-${SEG_SET.replace(/[^A-Za-z0-9.]+/g, "-")}` : "";
 const SALIENCY = defaultConfig().saliency;
-const SEG: SegmentationConfig = {
-  ...applyOverrides(
-    defaultConfig(),
-    parseSets(
-      SEG_SET.split(",").filter((kv) => kv.trim()),
-      "bench:quality (BENCH_SEG)",
-    ).map(([k, v]): [string, string] => [`segmentation.${k}`, v.trim()]),
-  ).segmentation,
-  epochs: Number(process.env.BENCH_SEG_EPOCHS ?? 2),
-  psl: false,
-};
+const SEG = benchSegmentation(SEG_SET);
 
 interface Row {
   name: string;

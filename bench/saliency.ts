@@ -9,21 +9,20 @@ import { join } from "node:path";
 import { loadRgb } from "../src/data/image.js";
 import { readIndexedPng } from "../src/data/png.js";
 import type { FloatMap, RgbImage } from "../src/data/types.js";
-import { packageRoot } from "../src/engine/native.js";
 import { resizeRgb } from "../src/data/image.js";
 import { axisMap, remapF32 } from "../src/data/resample.js";
 import { setNumThreads } from "../src/engine/ops.js";
 import { U2NETP_MEAN, U2NETP_STD } from "../src/nn/u2netp.js";
 import { foregroundAuc, mbdSaliency, type MbdOptions } from "../src/saliency/mbd.js";
 import { U2NetPSaliency } from "../src/saliency/u2netp.js";
-import { median, writeBenchResults } from "./common.js";
+import { median, SHARED_DIR, writeBenchResults } from "./common.js";
 
-const DATA = process.argv[2] ?? join(packageRoot, "..", "shared", "data", "voc12-subset");
+const DATA = process.argv[2] ?? join(SHARED_DIR, "data", "voc12-subset");
 const LIST = "train.txt";
 /** BENCH_IMAGES=n measures the first n images of the list only (a quicker, noisier run). */
 const LIMIT = Number(process.env.BENCH_IMAGES ?? 0) || Infinity;
 const THREADS = 2;
-const ONNX_FILE = join(packageRoot, "..", "shared", "weights", "u2netp", "u2netp.onnx");
+const ONNX_FILE = join(SHARED_DIR, "weights", "u2netp", "u2netp.onnx");
 const BINS = 1000; // score histogram resolution: thresholds k/1000 are exact bin edges
 const BG_THRESHOLDS = [0.1, 0.2, 0.3];
 

@@ -3,16 +3,17 @@
 // All VOC benchmarks share one run folder, runs/voc — the one `aepsl run --config configs/voc-protocol.yaml
 // --out runs/voc` writes — so later ones reuse earlier stages and the CLI run counts as their first.
 import { readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { openDataset, validateDataset, type DatasetItem } from "../src/data/dataset.js";
 import { meanPixel } from "../src/data/stats.js";
 import { defaultConfig, loadConfig } from "../src/util/config.js";
 import { packageRoot } from "../src/engine/native.js";
+import { SHARED_DIR } from "./common.js";
 import type { CamOptions } from "../src/stages/cam.js";
 import { runErasing, type ErasingConfig } from "../src/stages/mine.js";
 import type { ClassifierConfig } from "../src/stages/train-cls.js";
 
-export const VOC_DIR = process.env.AEPSL_VOC ?? resolve(packageRoot, "..", "shared", "data", "voc12-subset");
+export const VOC_DIR = process.env.AEPSL_VOC ?? join(SHARED_DIR, "data", "voc12-subset");
 export const RUN_DIR = process.env.AEPSL_BENCH_RUN ?? join(packageRoot, "runs", "voc");
 
 /** The protocol's configuration; the benchmarks take its eval.headlineClasses. */

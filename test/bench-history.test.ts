@@ -1,11 +1,11 @@
-// Benchmarks that rewrite a results file from the rows they can still read keep the old file first when
-// rows would be lost (keepSupersededResults).
+// Benchmark helpers: results files keep their old rows when rows would be lost (keepSupersededResults),
+// and bench:quality's segmentation settings (benchSegmentation).
 import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { keepSupersededResults } from "../bench/common.js";
+import { benchSegmentation, keepSupersededResults } from "../bench/common.js";
 
 function resultsDir(rows: string[], date = "2026-12-04T10:00:00.000Z"): string {
   const dir = mkdtempSync(join(tmpdir(), "aepsl-history-"));
@@ -57,4 +57,17 @@ test("keepSupersededResults: an earlier history copy is never overwritten", () =
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("benchSegmentation: 2 epochs unless BENCH_SEG names epochs; other keys on top; bad keys refused", () => {
+  assert.equal(benchSegmentation("").epochs, 2);
+  assert.equal(benchSegmentation("").psl, false);
+  const conf = benchSegmentation("pslMinConfidence=0.5");
+  assert.equal(conf.epochs, 2);
+  assert.equal(conf.pslMinConfidence, 0.5);
+  const longer = benchSegmentation(" epochs = 4 ,pslLambda=0.5");
+  assert.equal(longer.epochs, 4);
+  assert.equal(longer.pslLambda, 0.5);
+  assert.throws(() => benchSegmentation("noSuchKey=1"), /noSuchKey/);
+  assert.throws(() => benchSegmentation("epochs=zero"), /epochs/);
 });

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join } from "node:path";
 import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 
@@ -16,6 +16,7 @@ import {
 } from "../src/nn/mobilenetv2-weights.js";
 import { dequantizeTensor, parseTflite, readTfliteSync, type TfliteModel } from "../src/nn/tflite.js";
 import { InputError } from "../src/util/errors.js";
+import { SHARED_DIR } from "./helpers/shared.js";
 
 /** The repository root: the nearest folder above this file with a package.json (works from dist/ too). */
 function repoRoot(): string {
@@ -28,10 +29,11 @@ function repoRoot(): string {
   return dir;
 }
 
-const WEIGHTS = resolve(repoRoot(), "..", "shared", "weights");
+const WEIGHTS = join(SHARED_DIR, "weights");
 const UINT8_MODEL = join(WEIGHTS, "mobilenet_v2_1.0_224_quant.tflite");
 const INT8_MODEL = join(WEIGHTS, "tf2_mobilenet_v2_1.0_224_ptq.tflite");
-// The shared weights are part of the development and CI environment: missing files must fail, not skip.
+// The shared weights are part of the development and CI environment: missing files must fail, not skip
+// (test/helpers/shared.ts).
 const skip = false;
 
 function correlation(x: Float32Array, y: Float32Array): number {

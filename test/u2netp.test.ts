@@ -15,9 +15,10 @@ import { U2NetP } from "../src/nn/u2netp.js";
 import { convertU2NetPOnnx } from "../src/nn/u2netp-weights.js";
 import { decodeModel, encodeModel } from "../src/onnx/proto.js";
 import { loadU2NetP, U2NETP_WEIGHTS, U2NetPSaliency } from "../src/saliency/u2netp.js";
+import { SHARED_DIR } from "./helpers/shared.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
-const SHARED = join(ROOT, "..", "shared", "weights", "u2netp");
+const SHARED = join(SHARED_DIR, "weights", "u2netp");
 const ONNX = join(SHARED, "u2netp.onnx");
 const isConv = (m: Module): m is Conv2d => m instanceof Conv2d;
 
