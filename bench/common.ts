@@ -25,16 +25,19 @@ export const SHARED_DIR = resolve(process.env.AEPSL_SHARED ?? join(packageRoot, 
  * never reuse a 2-epoch network.
  */
 export function benchSegmentation(set: string): SegmentationConfig {
-  const overrides = parseSets(
+  const overrides = sectionOverrides("segmentation", set, "bench:quality (BENCH_SEG)");
+  const epochs: [string, string][] = overrides.some(([k]) => k === "segmentation.epochs")
+    ? []
+    : [["segmentation.epochs", "2"]];
+  return { ...applyOverrides(defaultConfig(), [...epochs, ...overrides]).segmentation, psl: false };
+}
+
+/** A benchmark's `key=value,…` (BENCH_SEG, BENCH_PSEUDO) as --set pairs under one config section. */
+export function sectionOverrides(section: string, set: string, command: string): [string, string][] {
+  return parseSets(
     set.split(",").filter((kv) => kv.trim()),
-    "bench:quality (BENCH_SEG)",
-  ).map(([k, v]): [string, string] => [`segmentation.${k.trim()}`, v.trim()]);
-  const epochsSet = overrides.some(([k]) => k === "segmentation.epochs");
-  const cfg = applyOverrides(defaultConfig(), [
-    ...(epochsSet ? [] : ([["segmentation.epochs", "2"]] as [string, string][])),
-    ...overrides,
-  ]);
-  return { ...cfg.segmentation, psl: false };
+    command,
+  ).map(([k, v]): [string, string] => [`${section}.${k}`, v.trim()]);
 }
 
 /** Writes bench/results/<name>.json and .md and prints where, with the command that reproduces them. */

@@ -25,10 +25,9 @@ import {
   trainSegmentation,
 } from "../src/stages/train-seg.js";
 import { CRF_DEFAULTS } from "../src/postprocess/crf.js";
-import { parseSets } from "../src/cli/args.js";
 import { applyOverrides, defaultConfig } from "../src/util/config.js";
 import { writeFileAtomicSync } from "../src/util/fs.js";
-import { benchSegmentation, keepSupersededResults, writeBenchResults } from "./common.js";
+import { benchSegmentation, keepSupersededResults, sectionOverrides, writeBenchResults } from "./common.js";
 import {
   setupDifferences,
   TWO_SEED_FIELDS,
@@ -45,10 +44,7 @@ import { CLASSIFIER, ERASING, fmt, HEADLINE_CLASSES, HEADLINE_LABEL, loadProtoco
 const PSEUDO_SET = process.env.BENCH_PSEUDO?.trim() ?? "";
 const PSEUDO = applyOverrides(
   defaultConfig(),
-  parseSets(
-    PSEUDO_SET.split(",").filter((kv) => kv.trim()),
-    "bench:quality (BENCH_PSEUDO)",
-  ).map(([k, v]): [string, string] => [`pseudoLabels.${k}`, v.trim()]),
+  sectionOverrides("pseudoLabels", PSEUDO_SET, "bench:quality (BENCH_PSEUDO)"),
 ).pseudoLabels;
 // AEPSL_BENCH_RUN=<another run folder> (e.g. bench:mining-rules' runs/voc-ungated): its rows go to
 // quality-run-<folder>… so they never overwrite the protocol run's files.
