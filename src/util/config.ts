@@ -372,13 +372,24 @@ const device = new Field(
   (s) => s.trim(),
 );
 
-// Shared by the classifier and segmentation sections.
+// The classifier and segmentation sections share their training fields.
 const scaleRange = listOf(
   positive,
   "a pair [min, max] of positive numbers with min <= max",
   (xs) => xs.length === 2 && (xs[0] as number) <= (xs[1] as number),
 );
 const momentum = num((x) => x >= 0 && x < 1, "a number in [0, 1)");
+const training: SchemaOf<TrainingConfig> = {
+  outputStride,
+  cropSize: positiveInt,
+  scaleRange,
+  batchSize: positiveInt,
+  epochs: positiveInt,
+  lrBackbone: positive,
+  lrHead: positive,
+  weightDecay: nonNegative,
+  momentum,
+};
 
 const SCHEMA: SchemaOf<Config> = {
   profile: oneOf("default", "quick"),
@@ -393,17 +404,7 @@ const SCHEMA: SchemaOf<Config> = {
     trainExclude: optional(nonEmptyString),
     skipBad: boolean,
   },
-  classifier: {
-    outputStride,
-    cropSize: positiveInt,
-    scaleRange,
-    batchSize: positiveInt,
-    epochs: positiveInt,
-    lrBackbone: positive,
-    lrHead: positive,
-    weightDecay: nonNegative,
-    momentum,
-  },
+  classifier: training,
   cam: {
     scales: listOf(positive, "a non-empty list of positive numbers", (xs) => xs.length > 0),
     flip: boolean,
@@ -435,15 +436,7 @@ const SCHEMA: SchemaOf<Config> = {
     singleClassSaliency: fraction,
   },
   segmentation: {
-    outputStride,
-    cropSize: positiveInt,
-    scaleRange,
-    batchSize: positiveInt,
-    epochs: positiveInt,
-    lrBackbone: positive,
-    lrHead: positive,
-    weightDecay: nonNegative,
-    momentum,
+    ...training,
     psl: boolean,
     pslLambda: nonNegative,
     pslMinConfidence: fraction,
