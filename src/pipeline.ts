@@ -13,7 +13,15 @@ import { evaluateSegmenter } from "./stages/evaluate.js";
 import { completedSteps, runErasing } from "./stages/mine.js";
 import { makePseudoLabels, needsSaliency } from "./stages/pseudo-labels.js";
 import { computeSaliencyMaps, readSaliencyMap } from "./stages/saliency.js";
-import { isDone, readJson, stepDir, writeJson } from "./stages/run-dir.js";
+import {
+  ERASING_PARTS,
+  isDone,
+  readJson,
+  stageTimer,
+  stepDir,
+  writeJson,
+  type RunTimings,
+} from "./stages/run-dir.js";
 import { imageLevelScores, pslNeedsScores, pslScoreStepOf, trainSegmentation } from "./stages/train-seg.js";
 import { defaultConfig, type Config } from "./util/config.js";
 import type { Logger } from "./util/log.js";
@@ -116,7 +124,7 @@ export interface PipelineResult {
   runDir: string;
   steps: number[];
   evaluation?: Record<string, unknown>;
-  timings: Record<string, number>;
+  timings: RunTimings;
 }
 
 /** Pipeline stages in order; `until` stops after one of them (the per-stage CLI commands). */
@@ -132,14 +140,9 @@ export async function runPipeline(
   const reached = (stage: Stage) => STAGES.indexOf(stage) >= STAGES.indexOf(until);
   await mkdir(runDir, { recursive: true });
   const timingsPath = join(runDir, "timings.json");
-  const timings: Record<string, number> = existsSync(timingsPath) ? readJson(timingsPath) : {};
-  const timed = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
-    const t0 = performance.now();
-    const r = await fn();
-    timings[name] = (timings[name] ?? 0) + (performance.now() - t0) / 1000;
-    await writeJson(timingsPath, timings);
-    return r;
-  };
+  const timings: RunTimings = existsSync(timingsPath) ? readJson(timingsPath) : {};
+  const erasingParts = (timings[ERASING_PARTS] ??= {}) as Record<string, number>;
+  const timed = stageTimer(timingsPath, timings, timings as Record<string, number>);
   const onStep = stageProgress(log);
   const data = await timed("prepare", () => prepareData(runDir, config, log));
   const { info } = data;
@@ -181,6 +184,7 @@ export async function runPipeline(
       fill: info.meanPixel,
       log: (l) => log.info(l),
       onStep,
+      time: stageTimer(timingsPath, timings, erasingParts),
     }),
   );
   const steps = completedSteps(runDir);

@@ -63,6 +63,14 @@ test("the whole pipeline runs, resumes as a no-op, and leaves the dataset untouc
     "eval/val.json",
   ])
     assert.ok(existsSync(join(runDir, p)), p);
+  // timings.json breaks the erasing stage down by step and part, within the stage's own time.
+  const timings = JSON.parse(readFileSync(join(runDir, "timings.json"), "utf8"));
+  const parts = timings["erasing parts"];
+  for (const t of [1, 2])
+    for (const part of ["train-cls", "cams", "mining"])
+      assert.ok(parts[`step ${t} ${part}`] > 0, `step ${t} ${part}: ${JSON.stringify(parts)}`);
+  const partsSum = Object.values(parts as Record<string, number>).reduce((a, b) => a + b, 0);
+  assert.ok(partsSum <= timings.erasing, `parts ${partsSum} s within erasing ${timings.erasing} s`);
   // PSL's image-level scores come from step 1's classifier by default (segmentation.pslScoreStep).
   assert.ok(existsSync(join(runDir, "psl-scores-step1.json")), "psl-scores-step1.json");
   assert.ok(!existsSync(join(runDir, "psl-scores-step2.json")), "no scores from step 2's classifier");

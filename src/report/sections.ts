@@ -6,6 +6,7 @@ import { duration, esc, paletteCss, pct, unavailable } from "./html.js";
 import type { PseudoLabelQuality } from "./quality.js";
 import type { EvalJson, MiningRecord, RunData, SegEval } from "./run-data.js";
 import { barChart, lineChart, matrixHeatmap, type Series } from "./svg.js";
+import { ERASING_PARTS } from "../stages/run-dir.js";
 
 const num = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v);
 
@@ -378,11 +379,18 @@ export function timingsSection(run: RunData): string {
   if (!entries.length) return unavailable("Timings");
   const total = entries.reduce((a, [, v]) => a + v, 0);
   const max = Math.max(...entries.map(([, v]) => v));
-  const rows = entries.map(
-    ([k, v]) =>
-      `<tr><td>${esc(k)}</td><td class="num">${duration(v)}</td><td class="num">${pct(total ? v / total : 0, 0)}%</td>` +
-      `<td class="bar-cell"><div class="bar" style="width:${((v / max) * 100).toFixed(1)}%"></div></td></tr>`,
-  );
+  const row = (label: string, v: number) =>
+    `<tr><td>${label}</td><td class="num">${duration(v)}</td><td class="num">${pct(total ? v / total : 0, 0)}%</td>` +
+    `<td class="bar-cell"><div class="bar" style="width:${((v / max) * 100).toFixed(1)}%"></div></td></tr>`;
+  // The erasing stage's parts follow its row, indented; its own time already includes them.
+  const parts = t?.[ERASING_PARTS];
+  const partRows =
+    parts && typeof parts === "object"
+      ? Object.entries(parts)
+          .filter((e): e is [string, number] => num(e[1]))
+          .map(([k, v]) => row(`&emsp;${esc(k)}`, v))
+      : [];
+  const rows = entries.map(([k, v]) => row(esc(k), v) + (k === "erasing" ? partRows.join("") : ""));
   return `<div class="scroll"><table><thead><tr><th>Stage</th><th class="num">Time</th><th class="num">Share</th><th></th></tr></thead><tbody>${rows.join("")}<tr class="total"><td>total</td><td class="num">${duration(total)}</td><td></td><td></td></tr></tbody></table></div>`;
 }
 

@@ -41,6 +41,8 @@ export interface ErasingOptions {
   fill: readonly [number, number, number];
   log?: (line: string) => void;
   onStep?: (stage: string, done: number, total: number, metrics?: Record<string, number>) => void;
+  /** Times each part of a step ("step t train-cls", "step t cams", "step t mining"); default: untimed. */
+  time?: <T>(part: string, fn: () => Promise<T>) => Promise<T>;
 }
 
 export interface StepSummary {
@@ -101,6 +103,7 @@ export async function runErasing(o: ErasingOptions): Promise<StepSummary[]> {
   const log = o.log ?? (() => {});
   const summaries: StepSummary[] = [];
   const all = [...o.trainItems, ...(o.extraItems ?? [])];
+  const time = o.time ?? ((_part, fn) => fn());
   for (let t = 1; t <= o.erasing.steps; t++) {
     const dir = stepDir(o.runDir, t);
     if (isDone(dir)) {
@@ -115,19 +118,23 @@ export async function runErasing(o: ErasingOptions): Promise<StepSummary[]> {
     log(
       `erasing step ${t}/${o.erasing.steps}: training the classifier${prevErase ? " on erased images" : ""}`,
     );
-    const metrics = await trainClassifier({
-      dir: join(dir, "classifier"),
-      items: o.trainItems,
-      numClasses: o.numClasses,
-      config: { ...o.classifier, epochs: t === 1 ? o.classifier.epochs : o.erasing.epochsPerStep },
-      seed: o.seed + t,
-      initFrom:
-        t > 1 && o.erasing.retrain === "fine-tune" ? join(stepDir(o.runDir, t - 1), "classifier") : undefined,
-      eraseDir: prevErase,
-      eraseFill: o.fill,
-      log,
-      onStep: (d, n, m) => o.onStep?.(`step ${t} train-cls`, d, n, m),
-    });
+    const metrics = await time(`step ${t} train-cls`, () =>
+      trainClassifier({
+        dir: join(dir, "classifier"),
+        items: o.trainItems,
+        numClasses: o.numClasses,
+        config: { ...o.classifier, epochs: t === 1 ? o.classifier.epochs : o.erasing.epochsPerStep },
+        seed: o.seed + t,
+        initFrom:
+          t > 1 && o.erasing.retrain === "fine-tune"
+            ? join(stepDir(o.runDir, t - 1), "classifier")
+            : undefined,
+        eraseDir: prevErase,
+        eraseFill: o.fill,
+        log,
+        onStep: (d, n, m) => o.onStep?.(`step ${t} train-cls`, d, n, m),
+      }),
+    );
     const finalMap = metrics.epochs.at(-1)?.map ?? 0;
     const firstMap = t > 1 ? readDone<StepSummary>(stepDir(o.runDir, 1)).final_map : finalMap;
     if (t > 1 && finalMap < o.erasing.stopMapRatio * firstMap) {
@@ -147,22 +154,24 @@ export async function runErasing(o: ErasingOptions): Promise<StepSummary[]> {
     try {
       loadModelWeights(join(dir, "classifier"), model);
       log(`erasing step ${t}: CAMs of ${all.length} images`);
-      const store = await extractCams({
-        ...o.cam,
-        dir: join(dir, "cams"),
-        model,
-        items: all,
-        overlays: 12,
-        loadImage: (item) => loadTrainingImage(item, prevErase, o.fill),
-        fullScales: allScalesGate(o.erasing, t),
-        onImage: (d, n) => o.onStep?.(`step ${t} cams`, d, n),
-      });
+      const store = await time(`step ${t} cams`, () =>
+        extractCams({
+          ...o.cam,
+          dir: join(dir, "cams"),
+          model,
+          items: all,
+          overlays: 12,
+          loadImage: (item) => loadTrainingImage(item, prevErase, o.fill),
+          fullScales: allScalesGate(o.erasing, t),
+          onImage: (d, n) => o.onStep?.(`step ${t} cams`, d, n),
+        }),
+      );
       const tau = thresholdAtStep(o.erasing.threshold, o.erasing.thresholdIncrease, t);
       const gate = t > 1 && o.erasing.minScore > 0 ? `, classes scored ≥ ${o.erasing.minScore}` : "";
       log(
         `erasing step ${t}: mining regions (τ = ${o.erasing.topPercent ? `top ${o.erasing.topPercent}%` : tau.toFixed(2)}${gate})`,
       );
-      await mineStep(o, t, store, all, prevErase);
+      await time(`step ${t} mining`, () => mineStep(o, t, store, all, prevErase));
     } finally {
       model.dispose();
     }

@@ -33,3 +33,27 @@ export function readJson<T>(path: string): T {
 
 /** Folder of erasing step t (1-based): its classifier, CAMs and mined regions. */
 export const stepDir = (runDir: string, t: number): string => join(runDir, "steps", String(t));
+
+/**
+ * `<run>/timings.json`: seconds per stage, and under ERASING_PARTS the erasing stage's own parts
+ * ("step 1 train-cls", "step 1 cams", "step 1 mining", …), which its "erasing" entry already includes.
+ */
+export type RunTimings = Record<string, number | Record<string, number>>;
+export const ERASING_PARTS = "erasing parts";
+
+/**
+ * Times a stage into `into[name]` (seconds, added to what earlier runs of the folder spent) and rewrites
+ * `path` with `timings`, which holds `into`. Also when the stage throws: a stage stopped by an interrupt
+ * keeps the time it spent, so a resumed run's timings.json holds all its work.
+ */
+export function stageTimer(path: string, timings: RunTimings, into: Record<string, number>) {
+  return async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
+    const t0 = performance.now();
+    try {
+      return await fn();
+    } finally {
+      into[name] = (into[name] ?? 0) + (performance.now() - t0) / 1000;
+      await writeJson(path, timings);
+    }
+  };
+}
