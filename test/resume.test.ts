@@ -168,3 +168,54 @@ test("SIGINT mid-epoch saves a checkpoint at that batch; resuming gives the unin
     assert.deepEqual(b[k].data, a[k].data, `${k} differs after interrupt + resume`);
   }
 });
+
+test("SIGINT during CAM extraction stops between images; resuming writes the rest, as one pass would", async () => {
+  const { installInterruptHandler, resetInterruptForTests, StageInterrupted } =
+    await import("../src/util/interrupt.js");
+  const { extractCams } = await import("../src/stages/cam.js");
+  const { CamClassifier } = await import("../src/nn/cam-classifier.js");
+  const { manualSeed } = await import("../src/engine/ops.js");
+  const { writeFileSync } = await import("node:fs");
+  const sharp = (await import("sharp")).default;
+  installInterruptHandler();
+  manualSeed(4);
+  const model = new CamClassifier(2, { imagenet: false, outputStride: 32 });
+  try {
+    const items = [];
+    for (let k = 0; k < 4; k++) {
+      const width = 40 + 8 * k;
+      const data = Uint8Array.from({ length: width * 32 * 3 }, (_, i) => (i * 7 + k * 53) & 255);
+      const imagePath = join(tmp, `cam-${k}.png`);
+      writeFileSync(
+        imagePath,
+        await sharp(data, { raw: { width, height: 32, channels: 3 } })
+          .png()
+          .toBuffer(),
+      );
+      items.push({ id: `i${k}`, imagePath, labels: [1 + (k % 2)] });
+    }
+    const o = { scales: [1], flip: false, model, items };
+    const ref = await extractCams({ ...o, dir: join(tmp, "cams-ref") });
+    const dir = join(tmp, "cams-int");
+    const interrupted = extractCams({
+      ...o,
+      dir,
+      onImage: (done) => {
+        if (done === 2) process.emit("SIGINT", "SIGINT");
+      },
+    });
+    await assert.rejects(interrupted, (e) => e instanceof StageInterrupted && e.message.includes(dir));
+    const files = readdirSync(dir).filter((f) => f.endsWith(".png"));
+    assert.deepEqual(files.sort(), ["i0.png", "i1.png"], "the two finished images are kept");
+    resetInterruptForTests();
+    const resumed = await extractCams({ ...o, dir });
+    for (const it of items) {
+      const [a, b] = [await ref.get(it.id), await resumed.get(it.id)];
+      assert.deepEqual(b.record, a.record, it.id);
+      assert.deepEqual([...b.cams], [...a.cams], it.id);
+    }
+  } finally {
+    resetInterruptForTests();
+    model.dispose();
+  }
+});

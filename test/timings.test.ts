@@ -1,13 +1,14 @@
-// <run>/timings.json: stage times add up over resumed runs, a stage that throws (an interrupt) keeps the
+// <run>/timings.json: stage times add up over resumed runs, a stage stopped on request keeps the
 // time it spent, and the report lists the erasing stage's parts under it without counting them twice.
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import type { RunData } from "../src/report/run-data.js";
 import { timingsSection } from "../src/report/sections.js";
 import { ERASING_PARTS, stageTimer, type RunTimings } from "../src/stages/run-dir.js";
+import { StageInterrupted } from "../src/util/interrupt.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "aepsl-timings-"));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -27,12 +28,30 @@ test("stageTimer: records seconds, adds up repeated runs, and writes the file ea
   assert.ok(second.train >= first.train + 0.025, `${second.train} after ${first.train}`);
 });
 
-test("stageTimer: a stage that throws keeps its time and the error passes through unchanged", async () => {
+test("stageTimer: a stage that fails writes nothing; the error passes through unchanged", async () => {
+  const path = join(tmp, "c.json");
+  const timings: RunTimings = {};
+  const bad = new Error("a.jpg: corrupt image");
+  await assert.rejects(
+    stageTimer(
+      path,
+      timings,
+      timings as Record<string, number>,
+    )("prepare", async () => {
+      throw bad;
+    }),
+    (e) => e === bad,
+  );
+  assert.equal(existsSync(path), false);
+  assert.deepEqual(timings, {});
+});
+
+test("stageTimer: a stage stopped on request keeps its time and the error passes through unchanged", async () => {
   const path = join(tmp, "b.json");
   const timings: RunTimings = {};
   const parts = (timings[ERASING_PARTS] ??= {}) as Record<string, number>;
   const timedPart = stageTimer(path, timings, parts);
-  const stop = new Error("stopped on request");
+  const stop = new StageInterrupted("stopped on request");
   await assert.rejects(
     timedPart("step 1 train-cls", async () => {
       await sleep(30);

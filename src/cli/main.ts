@@ -6,7 +6,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 import { resolveConfig } from "../util/config.js";
-import { installInterruptHandler } from "../util/interrupt.js";
+import { installInterruptHandler, StageInterrupted } from "../util/interrupt.js";
 import { createLogger } from "../util/log.js";
 import type { ProgressStream } from "../util/progress.js";
 import { didYouMean } from "../util/suggest.js";
@@ -158,7 +158,7 @@ export async function runCli(argv: readonly string[], io: Partial<CliIo> = {}): 
     }
     const e = err instanceof Error ? err : new Error(String(err));
     // A run stopped by Ctrl-C after checkpointing: not an error, but not a success either (130 = SIGINT).
-    if (e.name === "TrainingInterrupted") {
+    if (e instanceof StageInterrupted) {
       stderr.write(`${e.message}\n`);
       return 130;
     }

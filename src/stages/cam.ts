@@ -12,6 +12,7 @@ import { autocastForward } from "../engine/device.js";
 import { cat, interpolate, tensor } from "../engine/ops.js";
 import { noGrad, tidy, type Tensor } from "../engine/tensor.js";
 import { writeFileAtomic } from "../util/fs.js";
+import { stopIfRequested } from "../util/interrupt.js";
 import type { CamClassifier } from "../nn/cam-classifier.js";
 import { heatmapOverlay } from "../viz/colormap.js";
 import { imagesToTensor } from "./tensorize.js";
@@ -204,6 +205,7 @@ export async function extractCams(o: ExtractCamsOptions): Promise<CamStore> {
   const todo = o.items.filter((it) => !store.has(it.id));
   done = o.items.length - todo.length;
   for (let i = 0; i < todo.length; i++) {
+    stopIfRequested(o.dir);
     const item = todo[i];
     const img = await (pending ?? load(item));
     pending = i + 1 < todo.length ? load(todo[i + 1]) : null;

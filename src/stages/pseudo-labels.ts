@@ -21,6 +21,7 @@ import {
   type OverlapRule,
 } from "./regions.js";
 import { markDone } from "./run-dir.js";
+import { stopIfRequested } from "../util/interrupt.js";
 import type { PseudoLabelConfig } from "../util/config.js";
 
 export type BackgroundCue = PseudoLabelConfig["background"];
@@ -133,6 +134,7 @@ export async function makePseudoLabels(o: PseudoLabelOptions): Promise<void> {
   for (const item of o.items) {
     const out = join(o.outDir, `${item.id}.png`);
     if (!existsSync(out)) {
+      stopIfRequested(o.outDir);
       const label = await pseudoLabelFor(item, o);
       await writeIndexedPng(out, label.data, label.width, label.height, o.palette);
     }

@@ -3,6 +3,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "../util/fs.js";
+import { StageInterrupted } from "../util/interrupt.js";
 
 export function isDone(stageDir: string): boolean {
   return existsSync(join(stageDir, "DONE.json"));
@@ -43,17 +44,25 @@ export const ERASING_PARTS = "erasing parts";
 
 /**
  * Times a stage into `into[name]` (seconds, added to what earlier runs of the folder spent) and rewrites
- * `path` with `timings`, which holds `into`. Also when the stage throws: a stage stopped by an interrupt
- * keeps the time it spent, so a resumed run's timings.json holds all its work.
+ * `path` with `timings`, which holds `into`. A stage stopped by Ctrl-C/SIGTERM (StageInterrupted) keeps
+ * the time it spent, so a resumed run's timings.json holds all its work; one that fails writes nothing
+ * (a dataset refused up front leaves the run folder empty).
  */
 export function stageTimer(path: string, timings: RunTimings, into: Record<string, number>) {
+  const record = async (name: string, t0: number) => {
+    into[name] = (into[name] ?? 0) + (performance.now() - t0) / 1000;
+    await writeJson(path, timings);
+  };
   return async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
     const t0 = performance.now();
+    let result: T;
     try {
-      return await fn();
-    } finally {
-      into[name] = (into[name] ?? 0) + (performance.now() - t0) / 1000;
-      await writeJson(path, timings);
+      result = await fn();
+    } catch (err) {
+      if (err instanceof StageInterrupted) await record(name, t0);
+      throw err;
     }
+    await record(name, t0);
+    return result;
   };
 }

@@ -9,6 +9,7 @@ import { loadRgb } from "../data/image.js";
 import { readIndexedPng, writeIndexedPng } from "../data/png.js";
 import type { FloatMap, RgbImage } from "../data/types.js";
 import { isDone, markDone, readDone } from "./run-dir.js";
+import { stopIfRequested } from "../util/interrupt.js";
 import type { SaliencyConfig } from "../util/config.js";
 
 export type { SaliencyConfig } from "../util/config.js";
@@ -55,6 +56,7 @@ export async function computeSaliencyMaps(o: SaliencyStageOptions): Promise<void
     const detector = await loadDetector(o.config);
     try {
       for (let start = 0; start < todo.length; start += o.config.batchSize) {
+        stopIfRequested(o.dir);
         const batch = todo.slice(start, start + o.config.batchSize);
         const images = await Promise.all(batch.map((it) => loadRgb(it.imagePath)));
         const maps = detector.run(images);

@@ -8,7 +8,7 @@ import { defaultDevice } from "../engine/device.js";
 import { SGD, polyLr, type ParamGroup } from "../engine/optim.js";
 import { tidy } from "../engine/tensor.js";
 import type { Module } from "../nn/module.js";
-import { stopRequested } from "../util/interrupt.js";
+import { StageInterrupted, stopRequested } from "../util/interrupt.js";
 
 export interface EpochRecord {
   epoch: number;
@@ -44,7 +44,7 @@ export interface TrainingLoopOptions<I, S> {
 }
 
 /** Thrown when a run stops on SIGINT/SIGTERM after saving a checkpoint; rerunning resumes from it. */
-export class TrainingInterrupted extends Error {
+export class TrainingInterrupted extends StageInterrupted {
   constructor(readonly dir: string) {
     super(`stopped on request after saving a checkpoint in ${dir}; run the same command again to resume`);
     this.name = "TrainingInterrupted";
