@@ -157,7 +157,8 @@ export async function runCli(argv: readonly string[], io: Partial<CliIo> = {}): 
       return 2;
     }
     const e = err instanceof Error ? err : new Error(String(err));
-    // A run stopped by Ctrl-C after checkpointing: not an error, but not a success either (130 = SIGINT).
+    // A run stopped by Ctrl-C with its work saved (a checkpoint, or the finished images of a per-image
+    // stage): not an error, but not a success either (130 = SIGINT).
     if (e instanceof StageInterrupted) {
       stderr.write(`${e.message}\n`);
       return 130;
