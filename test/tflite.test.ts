@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { after, describe, it } from "node:test";
+import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 
 import { loadSafetensors } from "../src/engine/safetensors.js";
@@ -16,7 +16,7 @@ import {
 } from "../src/nn/mobilenetv2-weights.js";
 import { dequantizeTensor, parseTflite, readTfliteSync, type TfliteModel } from "../src/nn/tflite.js";
 import { InputError } from "../src/util/errors.js";
-import { SHARED_DIR } from "./helpers/shared.js";
+import { requireSharedFiles, SHARED_DIR } from "./helpers/shared.js";
 
 /** The repository root: the nearest folder above this file with a package.json (works from dist/ too). */
 function repoRoot(): string {
@@ -108,6 +108,7 @@ describe("MobileNetV2 layer table", () => {
 });
 
 describe("TFLite reader", { skip }, () => {
+  before(() => requireSharedFiles([UINT8_MODEL, INT8_MODEL]));
   it("reads the uint8 model's graph", () => {
     const m = readTfliteSync(UINT8_MODEL);
     assert.equal(m.version, 3);
@@ -171,6 +172,7 @@ describe("TFLite reader", { skip }, () => {
 });
 
 describe("MobileNetV2 conversion", { skip }, () => {
+  before(() => requireSharedFiles([UINT8_MODEL, INT8_MODEL]));
   it("converts the uint8 model: all 52 convs + classifier with the exact shapes", () => {
     const { u8 } = converted();
     const expected: Record<string, number[]> = {};
@@ -307,6 +309,7 @@ describe("MobileNetV2 conversion", { skip }, () => {
 });
 
 describe("TFLite errors", { skip }, () => {
+  before(() => requireSharedFiles([UINT8_MODEL, INT8_MODEL]));
   const dir = mkdtempSync(join(tmpdir(), "aepsl-tflite-"));
   after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -334,6 +337,7 @@ describe("TFLite errors", { skip }, () => {
 });
 
 describe("converted weights file", () => {
+  before(() => requireSharedFiles([UINT8_MODEL, INT8_MODEL]));
   const file = join(repoRoot(), "weights", "mobilenet_v2_1.0_imagenet.safetensors");
 
   it("matches a fresh conversion of the uint8 model and records its origin", async () => {

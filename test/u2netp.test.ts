@@ -15,7 +15,7 @@ import { U2NetP } from "../src/nn/u2netp.js";
 import { convertU2NetPOnnx } from "../src/nn/u2netp-weights.js";
 import { decodeModel, encodeModel } from "../src/onnx/proto.js";
 import { loadU2NetP, U2NETP_WEIGHTS, U2NetPSaliency } from "../src/saliency/u2netp.js";
-import { SHARED_DIR } from "./helpers/shared.js";
+import { requireSharedFiles, SHARED_DIR } from "./helpers/shared.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const SHARED = join(SHARED_DIR, "weights", "u2netp");
@@ -36,6 +36,7 @@ test("the shipped U²-Netp weights and their licence notice are in weights/u2net
 });
 
 test("U²-Netp on the reference input matches onnxruntime's output (max abs difference ≤ 1e-4)", () => {
+  requireSharedFiles([join(SHARED, "check", "pets-input.f32"), join(SHARED, "check", "pets-output.f32")]);
   const input = f32(join(SHARED, "check", "pets-input.f32"));
   const expected = f32(join(SHARED, "check", "pets-output.f32"));
   const before = liveTensors();
@@ -76,6 +77,7 @@ test("the saliency wrapper maps a photo at its own size, salient where the anima
 });
 
 test("the converter reproduces the shipped weights and refuses a graph of another structure", () => {
+  requireSharedFiles([ONNX]);
   const bytes = readFileSync(ONNX);
   const model = new U2NetP();
   try {
