@@ -9,7 +9,8 @@ import { REPO } from "./cli.js";
 export const SHARED_DIR = resolve(process.env.AEPSL_SHARED ?? join(REPO, "..", "shared"));
 
 /** Throws one error naming the missing files and how to point the tests at the shared folder (a bare ENOENT
- * from deep in a reader said neither). Meant for a file's `before` hook, so each of its tests fails with it. */
+ * from deep in a reader said neither). Call it in a suite's `before` hook (each test of it fails with the message)
+ * or first in a test. */
 export function requireSharedFiles(paths: readonly string[]): void {
   const missing = paths.filter((path) => !existsSync(path));
   if (missing.length === 0) return;
