@@ -372,10 +372,14 @@ export function miningSection(run: RunData): string {
   );
 }
 
+/** The finite-number entries of a JSON object (none for anything else). */
+const numericEntries = (o: unknown): [string, number][] =>
+  o && typeof o === "object" ? Object.entries(o).filter((e): e is [string, number] => num(e[1])) : [];
+
 /** Stage timings as a table with proportional bars. */
 export function timingsSection(run: RunData): string {
   const t = run.json<Record<string, unknown>>("timings.json");
-  const entries = Object.entries(t ?? {}).filter((e): e is [string, number] => num(e[1]));
+  const entries = numericEntries(t);
   if (!entries.length) return unavailable("Timings");
   const total = entries.reduce((a, [, v]) => a + v, 0);
   const max = Math.max(...entries.map(([, v]) => v));
@@ -383,13 +387,7 @@ export function timingsSection(run: RunData): string {
     `<tr><td>${label}</td><td class="num">${duration(v)}</td><td class="num">${pct(total ? v / total : 0, 0)}%</td>` +
     `<td class="bar-cell"><div class="bar" style="width:${((v / max) * 100).toFixed(1)}%"></div></td></tr>`;
   // The erasing stage's parts follow its row, indented; its own time already includes them.
-  const parts = t?.[ERASING_PARTS];
-  const partRows =
-    parts && typeof parts === "object"
-      ? Object.entries(parts)
-          .filter((e): e is [string, number] => num(e[1]))
-          .map(([k, v]) => row(`&emsp;${esc(k)}`, v))
-      : [];
+  const partRows = numericEntries(t?.[ERASING_PARTS]).map(([k, v]) => row(`&emsp;${esc(k)}`, v));
   const rows = entries.map(([k, v]) => row(esc(k), v) + (k === "erasing" ? partRows.join("") : ""));
   return `<div class="scroll"><table><thead><tr><th>Stage</th><th class="num">Time</th><th class="num">Share</th><th></th></tr></thead><tbody>${rows.join("")}<tr class="total"><td>total</td><td class="num">${duration(total)}</td><td></td><td></td></tr></tbody></table></div>`;
 }
