@@ -9,7 +9,17 @@ import { completedSteps, type StepSummary } from "../src/stages/mine.js";
 import { evaluatePseudoLabels, makePseudoLabels, type BackgroundCue } from "../src/stages/pseudo-labels.js";
 import { readDone, stepDir } from "../src/stages/run-dir.js";
 import { writeBenchResults } from "./common.js";
-import { benchLog, CAM, CLASSIFIER, ERASING, fmt, loadProtocol, RUN_DIR, runBenchErasing } from "./voc.js";
+import {
+  benchLog,
+  CAM,
+  CLASSIFIER,
+  ERASING,
+  fmt,
+  loadProtocol,
+  PLAIN_PSEUDO_LABELS,
+  RUN_DIR,
+  runBenchErasing,
+} from "./voc.js";
 
 async function main(): Promise<void> {
   const p = await loadProtocol();
@@ -47,15 +57,7 @@ async function main(): Promise<void> {
         steps: useSteps,
         overlap: ERASING.overlap,
         palette: p.palette,
-        config: {
-          background: cue,
-          bgThreshold: 0.2,
-          camBgThreshold: null,
-          laterStepSaliency: 0,
-          regionSaliency: 0,
-          crfFill: 0,
-          singleClassSaliency: 0,
-        },
+        config: { ...PLAIN_PSEUDO_LABELS, background: cue },
         saliency: async (item) => mbdSaliency(await loadRgb(item.imagePath)).data,
       });
       const e = await evaluatePseudoLabels(outDir, p.evaluation, p.classNames.length);

@@ -19,7 +19,15 @@ import { defaultConfig, type PseudoLabelConfig } from "../src/util/config.js";
 import { writeFileAtomicSync } from "../src/util/fs.js";
 import { writeBenchResults } from "./common.js";
 import { measuredSaliencyMaps } from "./pseudo-score.js";
-import { benchLog, ERASING, HEADLINE_CLASSES, HEADLINE_LABEL, RUN_DIR, type Protocol } from "./voc.js";
+import {
+  benchLog,
+  ERASING,
+  HEADLINE_CLASSES,
+  HEADLINE_LABEL,
+  PLAIN_PSEUDO_LABELS,
+  RUN_DIR,
+  type Protocol,
+} from "./voc.js";
 
 export interface PseudoVariant {
   name: string;
@@ -29,14 +37,7 @@ export interface PseudoVariant {
   fates?: boolean;
 }
 
-const base = {
-  bgThreshold: 0.2,
-  camBgThreshold: null,
-  laterStepSaliency: 0,
-  regionSaliency: 0,
-  crfFill: 0,
-  singleClassSaliency: 0,
-};
+const base = PLAIN_PSEUDO_LABELS;
 const defaults = defaultConfig();
 export const VARIANTS: PseudoVariant[] = [
   { name: "cam", detector: "mbplus", config: { ...base, background: "cam" } },

@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { openDataset, validateDataset, type DatasetItem } from "../src/data/dataset.js";
 import { meanPixel } from "../src/data/stats.js";
-import { defaultConfig, loadConfig } from "../src/util/config.js";
+import { defaultConfig, loadConfig, type PseudoLabelConfig } from "../src/util/config.js";
 import { packageRoot } from "../src/engine/native.js";
 import { SHARED_DIR } from "./common.js";
 import type { CamOptions } from "../src/stages/cam.js";
@@ -77,6 +77,17 @@ export const CAM: CamOptions = { scales: defaultConfig().cam.scales, flip: defau
 export const ERASING: ErasingConfig = {
   ...defaultConfig().erasing,
   steps: Number(process.env.BENCH_STEPS ?? defaultConfig().erasing.steps),
+};
+
+/** The paper's plain pseudo-label rule (background below saliency 0.2, regions as mined, no gates or CRF
+ * fill): the baseline the pseudo-label benchmarks compare cues and variants against. */
+export const PLAIN_PSEUDO_LABELS: Omit<PseudoLabelConfig, "background"> = {
+  bgThreshold: 0.2,
+  camBgThreshold: null,
+  laterStepSaliency: 0,
+  regionSaliency: 0,
+  crfFill: 0,
+  singleClassSaliency: 0,
 };
 
 export const fmt = (v: number | null | undefined, digits = 1): string =>
