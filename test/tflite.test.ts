@@ -32,9 +32,6 @@ function repoRoot(): string {
 const WEIGHTS = join(SHARED_DIR, "weights");
 const UINT8_MODEL = join(WEIGHTS, "mobilenet_v2_1.0_224_quant.tflite");
 const INT8_MODEL = join(WEIGHTS, "tf2_mobilenet_v2_1.0_224_ptq.tflite");
-// The shared weights are part of the development and CI environment: missing files must fail, not skip
-// (test/helpers/shared.ts).
-const skip = false;
 
 function correlation(x: Float32Array, y: Float32Array): number {
   let mx = 0;
@@ -107,7 +104,7 @@ describe("MobileNetV2 layer table", () => {
   });
 });
 
-describe("TFLite reader", { skip }, () => {
+describe("TFLite reader", () => {
   before(() => requireSharedFiles([UINT8_MODEL, INT8_MODEL]));
   it("reads the uint8 model's graph", () => {
     const m = readTfliteSync(UINT8_MODEL);
@@ -171,7 +168,7 @@ describe("TFLite reader", { skip }, () => {
   });
 });
 
-describe("MobileNetV2 conversion", { skip }, () => {
+describe("MobileNetV2 conversion", () => {
   before(() => requireSharedFiles([UINT8_MODEL, INT8_MODEL]));
   it("converts the uint8 model: all 52 convs + classifier with the exact shapes", () => {
     const { u8 } = converted();
@@ -308,7 +305,7 @@ describe("MobileNetV2 conversion", { skip }, () => {
   });
 });
 
-describe("TFLite errors", { skip }, () => {
+describe("TFLite errors", () => {
   before(() => requireSharedFiles([UINT8_MODEL, INT8_MODEL]));
   const dir = mkdtempSync(join(tmpdir(), "aepsl-tflite-"));
   after(() => rmSync(dir, { recursive: true, force: true }));
