@@ -79,8 +79,8 @@ export const ERASING: ErasingConfig = {
   steps: Number(process.env.BENCH_STEPS ?? defaultConfig().erasing.steps),
 };
 
-/** The paper's plain pseudo-label rule (background below saliency 0.2, regions as mined, no gates or CRF
- * fill): the baseline the pseudo-label benchmarks compare cues and variants against. */
+/** The paper's plain pseudo-label rule (background where the chosen cue is below 0.2, regions as mined, no
+ * gates or CRF fill): the baseline the pseudo-label benchmarks compare cues and variants against. */
 export const PLAIN_PSEUDO_LABELS: Omit<PseudoLabelConfig, "background"> = {
   bgThreshold: 0.2,
   camBgThreshold: null,
